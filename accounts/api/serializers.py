@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.choices import Category
+from accounts.models import Brand, KolCertification, Notification, User
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know instead of silently dropping them (no mass assignment)."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = set(data.keys()) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field cannot be set."] for name in sorted(unknown)}
+                )
+        return super().to_internal_value(data)
+
+
+class UserSummaryOut(serializers.Serializer):
+    """A user as shown in lists, mentions and author cards."""
+
+    username = serializers.CharField()
+    nickname = serializers.CharField(source="display_name")
+    avatar = serializers.ImageField(allow_null=True, use_url=True)
+    is_kol_certified = serializers.BooleanField()
+    follower_count = serializers.IntegerField()
+    is_following = serializers.BooleanField(source="viewer_is_following", default=False)
+    follows_you = serializers.BooleanField(source="viewer_is_followed_by", default=False)
+    is_requested = serializers.BooleanField(source="viewer_has_requested", default=False)
+
+
+class ProfileOut(UserSummaryOut):
+    """A public profile."""
+
+    bio = serializers.CharField()
+    gender = serializers.CharField()
+    city = serializers.CharField()
+    is_private = serializers.BooleanField()
+    hide_collects = serializers.BooleanField()
+    following_count = serializers.IntegerField()
+    note_count = serializers.IntegerField()
+    like_collect_count = serializers.IntegerField()
+    date_joined = serializers.DateTimeField()
+
+
+class MeOut(serializers.Serializer):
+    """Your own profile, with private settings."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    nickname = serializers.CharField()
+    avatar = serializers.ImageField(allow_null=True, use_url=True)
+    bio = serializers.CharField()
+    gender = serializers.CharField()
+    birthday = serializers.DateField(allow_null=True)
+    city = serializers.CharField()
+    interests = serializers.ListField(child=serializers.CharField())
+    is_private = serializers.BooleanField()
+    hide_collects = serializers.BooleanField()
+    comment_permission = serializers.CharField()
+    mention_permission = serializers.CharField()
+    is_kol_certified = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+    follower_count = serializers.IntegerField()
+    following_count = serializers.IntegerField()
+    note_count = serializers.IntegerField()
+    like_collect_count = serializers.IntegerField()
+    date_joined = serializers.DateTimeField()
+
+
+class MeIn(StrictSerializer):
+    """What you may change on your profile. Anything else (flags, counters, username) is a 400."""
+
+    nickname = serializers.CharField(max_length=40, allow_blank=False, required=False)
+    bio = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    gender = serializers.ChoiceField(choices=User._meta.get_field("gender").choices, required=False)
+    birthday = serializers.DateField(allow_null=True, required=False)
+    city = serializers.CharField(max_length=64, allow_blank=True, required=False)
+    interests = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices), max_length=len(Category), required=False
+    )
+    is_private = serializers.BooleanField(required=False)
+    hide_collects = serializers.BooleanField(required=False)
+    comment_permission = serializers.ChoiceField(
+        choices=User._meta.get_field("comment_permission").choices, required=False
+    )
+    mention_permission = serializers.ChoiceField(
+        choices=User._meta.get_field("mention_permission").choices, required=False
+    )
+    avatar = serializers.FileField(
+        required=False, write_only=True, help_text="JPEG, PNG, WebP or GIF; cropped square."
+    )
+
+    def validate_birthday(self, value):
+        from django.utils import timezone
+
+        if value and value > timezone.localdate():
+            raise serializers.ValidationError("A birthday cannot be in the future.")
+        return value
+
+
+class FollowStateOut(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["none", "following", "requested"])
+    changed = serializers.BooleanField()
+    follower_count = serializers.IntegerField(help_text="The followed user's follower count now.")
+
+
+class BlockStateOut(serializers.Serializer):
+    blocked = serializers.BooleanField()
+    changed = serializers.BooleanField()
+
+
+class NotificationOut(serializers.ModelSerializer):
+    actor = UserSummaryOut(allow_null=True)
+    is_read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "verb", "actor", "target_type", "target_id", "text", "created_at", "is_read"]
+
+    def get_is_read(self, obj) -> bool:
+        return obj.read_at is not None
+
+
+class NotificationsReadIn(StrictSerializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=500,
+        help_text="Mark only these; omit to mark everything read.",
+    )
+
+
+class NotificationsReadOut(serializers.Serializer):
+    marked = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+
+class CertificationIn(StrictSerializer):
+    real_name = serializers.CharField(max_length=64)
+    category = serializers.ChoiceField(choices=Category.choices)
+    statement = serializers.CharField(max_length=2000)
+    portfolio_url = serializers.URLField(required=False, allow_blank=True)
+
+
+class CertificationOut(serializers.ModelSerializer):
+    class Meta:
+        model = KolCertification
+        fields = [
+            "id",
+            "real_name",
+            "category",
+            "statement",
+            "portfolio_url",
+            "status",
+            "decision_reason",
+            "reviewed_at",
+            "created_at",
+        ]
+
+
+class BrandIn(StrictSerializer):
+    name = serializers.CharField(max_length=80)
+    slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    website = serializers.URLField(required=False, allow_blank=True)
+    business_license = serializers.CharField(max_length=64)
+
+
+class BrandOut(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+
+    class Meta:
+        model = Brand
+        fields = ["slug", "name", "description", "website", "owner", "status", "created_at"]
+
+
+class BrandOwnerOut(BrandOut):
+    """What the owner (and staff) see of their own brand."""
+
+    class Meta(BrandOut.Meta):
+        fields = [*BrandOut.Meta.fields, "business_license", "decision_reason", "reviewed_at"]

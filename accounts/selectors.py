@@ -1,0 +1,130 @@
+"""Reads of the accounts app, shaped for the endpoints that use them."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.choices import ReviewStatus
+from accounts.models import Block, Brand, Follow, FollowRequest, KolCertification, Notification, User
+from config.errors import Forbidden, NotFound
+
+_FLAGS = ("viewer_is_following", "viewer_is_followed_by", "viewer_has_requested")
+
+
+def _relationship_annotations(viewer, ref: str = "pk") -> dict:
+    """Whether ``viewer`` follows / is followed by / asked to follow the user at ``ref``."""
+    if viewer is None or not viewer.is_authenticated:
+        return {}
+    return {
+        "viewer_is_following": Exists(Follow.objects.filter(follower=viewer, followee=OuterRef(ref))),
+        "viewer_is_followed_by": Exists(Follow.objects.filter(follower=OuterRef(ref), followee=viewer)),
+        "viewer_has_requested": Exists(FollowRequest.objects.filter(requester=viewer, target=OuterRef(ref))),
+    }
+
+
+def user_get_visible(*, username: str, viewer) -> User:
+    """The profile of ``username`` as ``viewer`` sees it; 404 when it does not exist for them."""
+    user = (
+        User.objects.visible_to(viewer)
+        .annotate(**_relationship_annotations(viewer))
+        .filter(username=username)
+        .first()
+    )
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def user_can_see_connections(*, user: User, viewer) -> bool:
+    """A private account shows its lists only to itself and its approved followers."""
+    if not user.is_private or (viewer.is_authenticated and viewer.pk == user.pk):
+        return True
+    if not viewer.is_authenticated:
+        return False
+    return Follow.objects.filter(follower=viewer, followee=user).exists()
+
+
+def _require_connections_visible(*, user: User, viewer) -> None:
+    if not user_can_see_connections(user=user, viewer=viewer):
+        raise Forbidden("This account is private.", code="private_account")
+
+
+def _relations_listing(relation_qs: QuerySet, *, user_field: str, viewer) -> QuerySet:
+    """Follow/Block/FollowRequest rows whose ``user_field`` user is listed, newest first.
+
+    Paginating the relation rows (by their id, on an index) keeps a page at one query however many
+    followers a KOL has; the listed user rides along by ``select_related`` and carries the viewer's
+    relationship flags. Use :func:`users_from_relations` on the page.
+    """
+    qs = relation_qs.filter(**{f"{user_field}__is_active": True}).select_related(user_field)
+    if viewer is not None and viewer.is_authenticated:
+        blocked = Block.objects.filter(
+            Q(blocker=viewer, blocked=OuterRef(user_field)) | Q(blocker=OuterRef(user_field), blocked=viewer)
+        )
+        qs = qs.exclude(Exists(blocked))
+    return qs.annotate(**_relationship_annotations(viewer, ref=user_field))
+
+
+def users_from_relations(rows, *, user_field: str) -> list[User]:
+    """The users of a page of :func:`_relations_listing` rows, with their flags copied over."""
+    users = []
+    for row in rows:
+        user = getattr(row, user_field)
+        for flag in _FLAGS:
+            setattr(user, flag, getattr(row, flag, False))
+        users.append(user)
+    return users
+
+
+def user_followers(*, user: User, viewer) -> QuerySet:
+    _require_connections_visible(user=user, viewer=viewer)
+    return _relations_listing(Follow.objects.filter(followee=user), user_field="follower", viewer=viewer)
+
+
+def user_following(*, user: User, viewer) -> QuerySet:
+    _require_connections_visible(user=user, viewer=viewer)
+    return _relations_listing(Follow.objects.filter(follower=user), user_field="followee", viewer=viewer)
+
+
+def user_blocked_list(*, user: User) -> QuerySet:
+    """Whom ``user`` blocked. Not filtered by visibility: they are hidden by the block itself."""
+    return Block.objects.filter(blocker=user).select_related("blocked")
+
+
+def follow_requests_received(*, user: User) -> QuerySet:
+    return _relations_listing(FollowRequest.objects.filter(target=user), user_field="requester", viewer=user)
+
+
+def notifications_for(*, user: User) -> QuerySet:
+    return Notification.objects.filter(recipient=user).select_related("actor")
+
+
+def notifications_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def certification_for(*, user: User) -> KolCertification:
+    certification = KolCertification.objects.filter(user=user).first()
+    if certification is None:
+        raise NotFound("You have not applied for certification.")
+    return certification
+
+
+def brands_public() -> QuerySet:
+    return Brand.objects.filter(status=ReviewStatus.APPROVED).select_related("owner")
+
+
+def brand_get_visible(*, slug: str, viewer) -> Brand:
+    """Approved brands are public; a pending or rejected one is visible to its owner and staff."""
+    brand = Brand.objects.select_related("owner").filter(slug=slug).first()
+    if brand is None:
+        raise NotFound("No such brand.")
+    if brand.status != ReviewStatus.APPROVED and not (
+        viewer.is_authenticated and (viewer.pk == brand.owner_id or viewer.is_staff)
+    ):
+        raise NotFound("No such brand.")
+    return brand
+
+
+def brands_owned_by(*, user: User) -> QuerySet:
+    return Brand.objects.filter(owner=user).select_related("owner")

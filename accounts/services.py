@@ -1,0 +1,331 @@
+"""Every state change of the accounts app. Each function is one transaction.
+
+Counters on ``User`` change only here, with ``F()`` updates, in the same transaction as the row
+that justifies them. When two users' counters change together we update them in primary-key order
+so that concurrent follows between the same two people cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts import tasks
+from accounts.choices import Category, NotificationVerb, ReviewStatus
+from accounts.models import Block, Brand, Follow, FollowRequest, KolCertification, Notification, User
+from config.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from config.imaging import decode_image, square_webp
+
+PROFILE_FIELDS = frozenset(
+    {
+        "nickname",
+        "bio",
+        "gender",
+        "birthday",
+        "city",
+        "interests",
+        "is_private",
+        "hide_collects",
+        "comment_permission",
+        "mention_permission",
+    }
+)
+AVATAR_SIZE = 512
+
+
+class FollowState(enum.StrEnum):
+    NONE = "none"
+    FOLLOWING = "following"
+    REQUESTED = "requested"
+
+
+@dataclass(frozen=True)
+class FollowResult:
+    state: FollowState
+    changed: bool
+
+
+def _bump(counters: dict[int, dict[str, int]]) -> None:
+    """Apply counter deltas ``{user_id: {field: delta}}`` in primary-key order."""
+    for user_id in sorted(counters):
+        deltas = {field: F(field) + delta for field, delta in counters[user_id].items() if delta}
+        if deltas:
+            User.objects.filter(pk=user_id).update(**deltas)
+
+
+def _notify_on_commit(*, recipient_id: int, actor_id: int | None, verb: str) -> None:
+    transaction.on_commit(
+        lambda: tasks.notification_deliver.delay(recipient_id=recipient_id, actor_id=actor_id, verb=verb)
+    )
+
+
+def _is_blocked_either_way(a: User, b: User) -> bool:
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, data: dict, avatar=None) -> User:
+    """Change the editable profile fields (and the avatar when a file is given).
+
+    Anything else in ``data`` is refused, not ignored: flags and counters are never set here.
+    """
+    unknown = set(data) - PROFILE_FIELDS
+    if unknown:
+        raise InvalidInput(
+            "Some fields cannot be changed here.",
+            code="read_only_field",
+            fields={name: ["This field cannot be changed."] for name in sorted(unknown)},
+        )
+    interests = data.get("interests")
+    if interests is not None:
+        data = {**data, "interests": sorted(set(interests), key=list(Category.values).index)}
+    was_private = user.is_private
+    User.objects.filter(pk=user.pk).update(**data)
+    user.refresh_from_db()
+    if was_private and not user.is_private:
+        _follow_requests_accept_all(user=user)
+    if avatar is not None:
+        _avatar_store(user=user, upload=avatar)
+    return user
+
+
+def _avatar_store(*, user: User, upload) -> None:
+    """Decode the upload for real, crop it square and store a metadata-free WebP."""
+    if upload.size > settings.AVATAR_MAX_BYTES:
+        raise PayloadTooLarge(f"Avatars may be at most {settings.AVATAR_MAX_BYTES} bytes.")
+    image = decode_image(upload.read())
+    data = square_webp(image, size=AVATAR_SIZE)
+    old_name = user.avatar.name
+    user.avatar.save(f"{user.pk}.webp", ContentFile(data), save=False)
+    User.objects.filter(pk=user.pk).update(avatar=user.avatar.name)
+    if old_name:
+        storage = user.avatar.storage
+        transaction.on_commit(lambda: storage.delete(old_name))
+
+
+def _follow_insert(*, follower: User, followee: User) -> bool:
+    """Insert the Follow row and count it. Returns False when it already existed."""
+    try:
+        with transaction.atomic():
+            Follow.objects.create(follower=follower, followee=followee)
+    except IntegrityError:
+        return False
+    _bump({follower.pk: {"following_count": 1}, followee.pk: {"follower_count": 1}})
+    return True
+
+
+def _follow_remove(*, follower: User, followee: User) -> bool:
+    deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+    if deleted:
+        _bump({follower.pk: {"following_count": -1}, followee.pk: {"follower_count": -1}})
+    return bool(deleted)
+
+
+@transaction.atomic
+def follow_create(*, follower: User, followee: User) -> FollowResult:
+    """Follow ``followee`` (idempotent). A private account gets a follow request instead."""
+    if follower.pk == followee.pk:
+        raise InvalidInput("You cannot follow yourself.", code="self_follow")
+    if _is_blocked_either_way(follower, followee):
+        raise NotFound()
+    if Follow.objects.filter(follower=follower, followee=followee).exists():
+        return FollowResult(FollowState.FOLLOWING, changed=False)
+    if followee.is_private:
+        _, created = FollowRequest.objects.get_or_create(requester=follower, target=followee)
+        if created:
+            _notify_on_commit(
+                recipient_id=followee.pk, actor_id=follower.pk, verb=NotificationVerb.FOLLOW_REQUEST
+            )
+        return FollowResult(FollowState.REQUESTED, changed=created)
+    created = _follow_insert(follower=follower, followee=followee)
+    if created:
+        _notify_on_commit(recipient_id=followee.pk, actor_id=follower.pk, verb=NotificationVerb.FOLLOW)
+    return FollowResult(FollowState.FOLLOWING, changed=created)
+
+
+@transaction.atomic
+def follow_delete(*, follower: User, followee: User) -> FollowResult:
+    """Unfollow, or withdraw a pending request (idempotent)."""
+    removed = _follow_remove(follower=follower, followee=followee)
+    withdrawn, _ = FollowRequest.objects.filter(requester=follower, target=followee).delete()
+    return FollowResult(FollowState.NONE, changed=removed or bool(withdrawn))
+
+
+@transaction.atomic
+def follow_request_approve(*, target: User, requester: User) -> FollowResult:
+    deleted, _ = FollowRequest.objects.filter(requester=requester, target=target).delete()
+    if not deleted:
+        raise NotFound("No pending follow request from this user.")
+    created = _follow_insert(follower=requester, followee=target)
+    _notify_on_commit(recipient_id=requester.pk, actor_id=target.pk, verb=NotificationVerb.FOLLOW_ACCEPTED)
+    return FollowResult(FollowState.FOLLOWING, changed=created)
+
+
+@transaction.atomic
+def follow_request_reject(*, target: User, requester: User) -> None:
+    deleted, _ = FollowRequest.objects.filter(requester=requester, target=target).delete()
+    if not deleted:
+        raise NotFound("No pending follow request from this user.")
+
+
+def _follow_requests_accept_all(*, user: User) -> None:
+    """A private account going public lets everyone who asked in."""
+    for request in FollowRequest.objects.filter(target=user).select_related("requester"):
+        _follow_insert(follower=request.requester, followee=user)
+    FollowRequest.objects.filter(target=user).delete()
+
+
+@transaction.atomic
+def block_create(*, blocker: User, blocked: User) -> bool:
+    """Block ``blocked`` (idempotent): follows and follow requests both ways are removed."""
+    if blocker.pk == blocked.pk:
+        raise InvalidInput("You cannot block yourself.", code="self_block")
+    try:
+        with transaction.atomic():
+            Block.objects.create(blocker=blocker, blocked=blocked)
+    except IntegrityError:
+        return False
+    _follow_remove(follower=blocker, followee=blocked)
+    _follow_remove(follower=blocked, followee=blocker)
+    FollowRequest.objects.filter(
+        Q(requester=blocker, target=blocked) | Q(requester=blocked, target=blocker)
+    ).delete()
+    return True
+
+
+@transaction.atomic
+def block_delete(*, blocker: User, blocked: User) -> bool:
+    deleted, _ = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    return bool(deleted)
+
+
+def notification_create(
+    *,
+    recipient: User,
+    actor: User | None,
+    verb: str,
+    target_type: str = "",
+    target_id: int = 0,
+    text: str = "",
+) -> Notification | None:
+    """Record one notification; a repeat of the same (actor, verb, target) is dropped.
+
+    Nobody is notified of their own actions, nor by someone they blocked or who blocked them.
+    Safe under concurrent repeats: the unique constraint settles races (``get_or_create``).
+    """
+    if actor is not None and (actor.pk == recipient.pk or _is_blocked_either_way(actor, recipient)):
+        return None
+    if actor is None:  # system notices (decisions) are each worth telling
+        return Notification.objects.create(
+            recipient=recipient, verb=verb, target_type=target_type, target_id=target_id, text=text
+        )
+    notification, created = Notification.objects.get_or_create(
+        recipient=recipient,
+        actor=actor,
+        verb=verb,
+        target_type=target_type,
+        target_id=target_id,
+        defaults={"text": text},
+    )
+    return notification if created else None
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:
+    """Mark the given notifications (or all) as read; returns how many changed."""
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def certification_apply(
+    *, user: User, real_name: str, category: str, statement: str, portfolio_url: str = ""
+) -> KolCertification:
+    """Apply (or re-apply after a rejection) to become a certified KOL."""
+    if user.is_kol_certified:
+        raise Conflict("You are already certified.", code="already_certified")
+    existing = KolCertification.objects.select_for_update().filter(user=user).first()
+    if existing and existing.status == ReviewStatus.PENDING:
+        raise Conflict("Your application is already under review.", code="already_pending")
+    values = {
+        "real_name": real_name,
+        "category": category,
+        "statement": statement,
+        "portfolio_url": portfolio_url,
+        "status": ReviewStatus.PENDING,
+        "decision_reason": "",
+        "reviewed_by": None,
+        "reviewed_at": None,
+    }
+    certification, _ = KolCertification.objects.update_or_create(user=user, defaults=values)
+    return certification
+
+
+@transaction.atomic
+def certification_review(
+    *, certification: KolCertification, reviewer: User, approve: bool, reason: str = ""
+) -> KolCertification:
+    """A moderator's decision; approval sets the user's certified flag."""
+    certification = KolCertification.objects.select_for_update().get(pk=certification.pk)
+    if certification.status != ReviewStatus.PENDING:
+        raise Conflict("This application was already decided.", code="already_decided")
+    certification.status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
+    certification.decision_reason = reason
+    certification.reviewed_by = reviewer
+    certification.reviewed_at = timezone.now()
+    certification.save(
+        update_fields=["status", "decision_reason", "reviewed_by", "reviewed_at", "updated_at"]
+    )
+    User.objects.filter(pk=certification.user_id).update(is_kol_certified=approve)
+    _notify_on_commit(recipient_id=certification.user_id, actor_id=None, verb=NotificationVerb.CERTIFICATION)
+    return certification
+
+
+@transaction.atomic
+def brand_apply(
+    *, owner: User, name: str, business_license: str, description: str = "", website: str = "", slug: str = ""
+) -> Brand:
+    """Apply for a brand account; it serves a store and ads once a moderator approves it."""
+    slug = slug or slugify(name)
+    if not slug:
+        raise InvalidInput(
+            "Choose a slug of latin letters, digits or dashes.", fields={"slug": ["Required."]}
+        )
+    clashes = {}
+    if Brand.objects.filter(slug=slug).exists():
+        clashes["slug"] = ["This slug is taken."]
+    if Brand.objects.filter(name__iexact=name).exists():
+        clashes["name"] = ["A brand with this name exists."]
+    if clashes:
+        raise Conflict("The brand clashes with an existing one.", code="brand_exists", fields=clashes)
+    return Brand.objects.create(
+        owner=owner,
+        name=name,
+        slug=slug,
+        description=description,
+        website=website,
+        business_license=business_license,
+    )
+
+
+@transaction.atomic
+def brand_review(*, brand: Brand, reviewer: User, approve: bool, reason: str = "") -> Brand:
+    brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    if brand.status != ReviewStatus.PENDING:
+        raise Conflict("This application was already decided.", code="already_decided")
+    brand.status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
+    brand.decision_reason = reason
+    brand.reviewed_by = reviewer
+    brand.reviewed_at = timezone.now()
+    brand.save(update_fields=["status", "decision_reason", "reviewed_by", "reviewed_at"])
+    _notify_on_commit(recipient_id=brand.owner_id, actor_id=None, verb=NotificationVerb.BRAND)
+    return brand

@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api.exceptions import api_not_found
+from config.api.health import HealthView
+
+api_v1 = [
+    path("health", HealthView.as_view(), name="health"),
+    path("", include("accounts.api.urls")),
+    # Last: unknown API paths answer in the API's error shape, in DEBUG too.
+    re_path(r"^.*$", api_not_found),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+if settings.DEBUG and "FileSystemStorage" in settings.STORAGES["default"]["BACKEND"]:
+    urlpatterns += [
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
+    ]
+
+handler500 = "config.api.exceptions.json_500"

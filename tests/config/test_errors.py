@@ -1,0 +1,68 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "fields"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return body["error"]
+
+
+def test_unknown_api_path_is_json_404(anon_client):
+    assert_error(anon_client.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+def test_anonymous_write_is_401(anon_client):
+    assert_error(anon_client.patch("/api/v1/me", {"bio": "x"}, format="json"), 401, "not_authenticated")
+
+
+def test_bad_token_is_401(anon_client):
+    anon_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
+    assert_error(anon_client.get("/api/v1/me"), 401, "authentication_failed")
+
+
+def test_validation_error_names_fields(api):
+    error = assert_error(api.patch("/api/v1/me", {"gender": "dragon"}, format="json"), 400, "invalid")
+    assert "gender" in error["fields"]
+
+
+def test_parse_error(api):
+    response = api.generic("PATCH", "/api/v1/me", b"{not json", content_type="application/json")
+    assert_error(response, 400, "parse_error")
+
+
+def test_method_not_allowed(api):
+    assert_error(api.delete("/api/v1/me"), 405, "method_not_allowed")
+
+
+def test_missing_user_is_404(api):
+    assert_error(api.get("/api/v1/users/nobody-here"), 404, "not_found")
+
+
+def test_domain_error_maps_to_its_status(api):
+    error = assert_error(api.post(f"/api/v1/users/{api.user.username}/follow"), 400, "self_follow")
+    assert "yourself" in error["message"]
+
+
+def test_permission_denied_is_403(client_for, user):
+    from tests.factories import UserFactory
+
+    private = UserFactory(is_private=True)
+    assert_error(client_for(user).get(f"/api/v1/users/{private.username}/followers"), 403, "private_account")
+
+
+def test_throttled_is_429(api, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "user_write": "2/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    for _ in range(2):
+        assert api.patch("/api/v1/me", {"bio": "ok"}, format="json").status_code == 200
+    response = api.patch("/api/v1/me", {"bio": "too many"}, format="json")
+    assert_error(response, 429, "throttled")
+    assert int(response.headers["Retry-After"]) > 0
