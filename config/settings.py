@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.headless",
     "accounts",
+    "notes",
 ]
 
 MIDDLEWARE = [
