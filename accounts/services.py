@@ -66,6 +66,23 @@ def _notify_on_commit(*, recipient_id: int, actor_id: int | None, verb: str) -> 
     )
 
 
+def _lock_pair(a: User, b: User) -> None:
+    """Lock both users' rows, lower primary key first.
+
+    Follows, approvals and blocks between the same two people then run one after the other, so a
+    follow cannot slip in beside a block committing at the same moment; the fixed order means two
+    such calls never wait on each other in a cycle. The counters they bump are these same rows.
+    ``FOR NO KEY UPDATE`` leaves foreign-key checks (rows inserted elsewhere that point at these
+    users, such as notifications) free to proceed, as a plain counter UPDATE would.
+    """
+    list(
+        User.objects.select_for_update(no_key=True)
+        .filter(pk__in=[a.pk, b.pk])
+        .order_by("pk")
+        .values_list("pk")
+    )
+
+
 def _is_blocked_either_way(a: User, b: User) -> bool:
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
 
@@ -91,6 +108,7 @@ def user_update_profile(*, user: User, data: dict, avatar=None) -> User:
     user.refresh_from_db()
     if was_private and not user.is_private:
         _follow_requests_accept_all(user=user)
+        user.refresh_from_db(fields=["follower_count"])  # the response shows the new followers
     if avatar is not None:
         _avatar_store(user=user, upload=avatar)
     return user
@@ -133,6 +151,7 @@ def follow_create(*, follower: User, followee: User) -> FollowResult:
     """Follow ``followee`` (idempotent). A private account gets a follow request instead."""
     if follower.pk == followee.pk:
         raise InvalidInput("You cannot follow yourself.", code="self_follow")
+    _lock_pair(follower, followee)
     if _is_blocked_either_way(follower, followee):
         raise NotFound()
     if Follow.objects.filter(follower=follower, followee=followee).exists():
@@ -153,6 +172,7 @@ def follow_create(*, follower: User, followee: User) -> FollowResult:
 @transaction.atomic
 def follow_delete(*, follower: User, followee: User) -> FollowResult:
     """Unfollow, or withdraw a pending request (idempotent)."""
+    _lock_pair(follower, followee)
     removed = _follow_remove(follower=follower, followee=followee)
     withdrawn, _ = FollowRequest.objects.filter(requester=follower, target=followee).delete()
     return FollowResult(FollowState.NONE, changed=removed or bool(withdrawn))
@@ -160,6 +180,7 @@ def follow_delete(*, follower: User, followee: User) -> FollowResult:
 
 @transaction.atomic
 def follow_request_approve(*, target: User, requester: User) -> FollowResult:
+    _lock_pair(target, requester)
     deleted, _ = FollowRequest.objects.filter(requester=requester, target=target).delete()
     if not deleted:
         raise NotFound("No pending follow request from this user.")
@@ -178,25 +199,39 @@ def follow_request_reject(*, target: User, requester: User) -> None:
 def _follow_requests_accept_all(*, user: User) -> None:
     """A private account going public lets everyone who asked in."""
     for request in FollowRequest.objects.filter(target=user).select_related("requester"):
-        _follow_insert(follower=request.requester, followee=user)
+        if _follow_insert(follower=request.requester, followee=user):
+            _notify_on_commit(
+                recipient_id=request.requester_id, actor_id=user.pk, verb=NotificationVerb.FOLLOW_ACCEPTED
+            )
     FollowRequest.objects.filter(target=user).delete()
 
 
 @transaction.atomic
 def block_create(*, blocker: User, blocked: User) -> bool:
-    """Block ``blocked`` (idempotent): follows and follow requests both ways are removed."""
+    """Block ``blocked`` (idempotent): follows and follow requests both ways are removed.
+
+    Rows are locked in one order whoever blocks whom: follow requests, then follows, both by the
+    lower primary key first, then the counters. Two people who follow each other and block each
+    other at the same moment (or a block racing an unfollow) would otherwise deadlock.
+    """
     if blocker.pk == blocked.pk:
         raise InvalidInput("You cannot block yourself.", code="self_block")
+    _lock_pair(blocker, blocked)
     try:
         with transaction.atomic():
             Block.objects.create(blocker=blocker, blocked=blocked)
     except IntegrityError:
         return False
-    _follow_remove(follower=blocker, followee=blocked)
-    _follow_remove(follower=blocked, followee=blocker)
-    FollowRequest.objects.filter(
-        Q(requester=blocker, target=blocked) | Q(requester=blocked, target=blocker)
-    ).delete()
+    pairs = sorted([(blocker, blocked), (blocked, blocker)], key=lambda pair: pair[0].pk)
+    for requester, target in pairs:
+        FollowRequest.objects.filter(requester=requester, target=target).delete()
+    counters: dict[int, dict[str, int]] = {blocker.pk: {}, blocked.pk: {}}
+    for follower, followee in pairs:
+        deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+        if deleted:
+            counters[follower.pk]["following_count"] = -1
+            counters[followee.pk]["follower_count"] = -1
+    _bump(counters)
     return True
 
 

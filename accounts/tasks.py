@@ -5,7 +5,7 @@ from celery import shared_task
 from accounts.models import User
 
 
-@shared_task(acks_late=True, time_limit=30)
+@shared_task(acks_late=True, time_limit=30, soft_time_limit=25)
 def notification_deliver(
     *, recipient_id: int, actor_id: int | None, verb: str, target_type: str = "", target_id: int = 0
 ) -> None:

@@ -106,8 +106,10 @@ else:
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-# No broker configured: run tasks in process so the embedded mode needs no services.
+# No broker configured: run tasks in process so the embedded mode needs no services (the in-memory
+# transport is named only so that kombu does not go looking for an AMQP server on localhost).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -192,7 +194,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Zhongcao <no-reply@z
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "allauth.headless.contrib.rest_framework.authentication.JWTTokenAuthentication",
+        "config.api.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -234,6 +236,8 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "accounts.choices.ReviewStatus",
         "GenderEnum": "accounts.choices.Gender",
         "NotificationVerbEnum": "accounts.choices.NotificationVerb",
+        "MediaKindEnum": "notes.choices.MediaKind",
+        "MediaStatusEnum": "notes.choices.MediaStatus",
     },
 }
 
@@ -251,6 +255,17 @@ CORS_ALLOW_HEADERS = (
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=50_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+# Uploaded files above this size are streamed to a temporary file instead of held in memory, so a
+# 200 MiB video costs a worker disk, not RAM. (It does not cap the file size: the MEDIA_* limits do.)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# Notes media pipeline: checked at upload, before anything is decoded or stored.
+MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=20 * 1024 * 1024)
+MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=200 * 1024 * 1024)
+MEDIA_MAX_VIDEO_SECONDS = env.int("MEDIA_MAX_VIDEO_SECONDS", default=300)
+# Below Pillow's own bomb limit (~89 MP). Phones save 12-24 MP by default; 48+ MP "full
+# resolution" modes are refused rather than decoded at 200 MB or more of RAM per photo.
+MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=40_000_000)
+NOTE_MAX_IMAGES = env.int("NOTE_MAX_IMAGES", default=18)
 
 # --- I18n, security, logging ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

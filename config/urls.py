@@ -10,6 +10,8 @@ from config.api.health import HealthView
 api_v1 = [
     path("health", HealthView.as_view(), name="health"),
     path("", include("accounts.api.urls")),
+    path("", include("notes.api.urls")),
+    path("", include("notes.api.social_urls")),
     # Last: unknown API paths answer in the API's error shape, in DEBUG too.
     re_path(r"^.*$", api_not_found),
 ]

@@ -20,6 +20,15 @@ class Visibility(models.TextChoices):
 
 class NoteStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
+    PROCESSING = "processing", "Waiting for its media"
     SCHEDULED = "scheduled", "Scheduled"
     PUBLISHED = "published", "Published"
     HIDDEN = "hidden", "Hidden by moderation"
+
+
+class PublishAction(models.TextChoices):
+    """What the author asks for when saving a note."""
+
+    DRAFT = "draft", "Save as draft"
+    PUBLISH = "publish", "Publish now (as soon as the media are ready)"
+    SCHEDULE = "schedule", "Publish at publish_at"

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.api.serializers import StrictSerializer, UserSummaryOut
+from accounts.choices import Category
+from notes.api.media import MediaOut
+from notes.choices import PublishAction, Visibility
+from notes.models import Note
+
+
+class PlaceIO(serializers.Serializer):
+    """A place; coordinates are rounded to ~100 m when stored."""
+
+    name = serializers.CharField(max_length=80, allow_blank=True, required=False, default="")
+    city = serializers.CharField(max_length=64, allow_blank=True, required=False, default="")
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
+    lng = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        if (attrs.get("lat") is None) != (attrs.get("lng") is None):
+            raise serializers.ValidationError("Give both lat and lng, or neither.")
+        return attrs
+
+
+class NoteIn(StrictSerializer):
+    """Create a note. ``action``: draft, publish (as soon as its media are ready) or schedule."""
+
+    title = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+    body = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    media = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=18)
+    cover = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    category = serializers.ChoiceField(choices=Category.choices, allow_blank=True, required=False, default="")
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices, required=False, default=Visibility.PUBLIC
+    )
+    action = serializers.ChoiceField(
+        choices=PublishAction.choices, required=False, default=PublishAction.PUBLISH
+    )
+    publish_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    place = PlaceIO(required=False, allow_null=True, default=None)
+    ai_assisted = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        if not (attrs.get("title", "").strip() or attrs.get("body", "").strip()):
+            raise serializers.ValidationError({"title": ["A note needs a title or a body."]})
+        return attrs
+
+
+class NoteUpdateIn(StrictSerializer):
+    """Edit a note: every field is optional; ``media`` replaces the whole list."""
+
+    title = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    body = serializers.CharField(max_length=5000, allow_blank=True, required=False)
+    media = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=18, required=False
+    )
+    cover = serializers.IntegerField(min_value=1, required=False)
+    category = serializers.ChoiceField(choices=Category.choices, allow_blank=True, required=False)
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    action = serializers.ChoiceField(choices=PublishAction.choices, required=False)
+    publish_at = serializers.DateTimeField(required=False, allow_null=True)
+    place = PlaceIO(required=False, allow_null=True)
+    ai_assisted = serializers.BooleanField(required=False)
+
+
+class NoteCardOut(serializers.ModelSerializer):
+    """A note as a card in a list or feed: cover, title, author, likes."""
+
+    author = UserSummaryOut()
+    cover = MediaOut(allow_null=True)
+    liked = serializers.BooleanField(source="viewer_liked", default=False, read_only=True)
+    collected = serializers.BooleanField(source="viewer_collected", default=False, read_only=True)
+
+    class Meta:
+        model = Note
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "cover",
+            "author",
+            "category",
+            "like_count",
+            "collect_count",
+            "comment_count",
+            "liked",
+            "collected",
+            "published_at",
+        ]
+        read_only_fields = fields
+
+
+class TopicRefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class MentionOut(serializers.Serializer):
+    username = serializers.CharField()
+    nickname = serializers.CharField(source="display_name")
+
+
+class NoteOut(NoteCardOut):
+    """The note detail page."""
+
+    body = serializers.CharField()
+    media = serializers.SerializerMethodField()
+    topics = TopicRefOut(many=True)
+    mentions = MentionOut(many=True)
+    place = serializers.SerializerMethodField()
+
+    class Meta(NoteCardOut.Meta):
+        fields = [
+            *NoteCardOut.Meta.fields,
+            "body",
+            "media",
+            "topics",
+            "mentions",
+            "place",
+            "visibility",
+            "status",
+            "publish_at",
+            "ai_assisted",
+            "share_count",
+            "pinned_comment_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(MediaOut(many=True))
+    def get_media(self, note):
+        return MediaOut([nm.media for nm in note.note_media.all()], many=True, context=self.context).data
+
+    @extend_schema_field(PlaceIO(allow_null=True))
+    def get_place(self, note):
+        if not (note.place_name or note.place_city or note.lat is not None):
+            return None
+        lat = float(note.lat) if note.lat is not None else None
+        lng = float(note.lng) if note.lng is not None else None
+        return {"name": note.place_name, "city": note.place_city, "lat": lat, "lng": lng}
+
+
+class ToggleOut(serializers.Serializer):
+    active = serializers.BooleanField(help_text="Whether you like/collect the note now.")
+    changed = serializers.BooleanField(help_text="False when the call repeated the current state.")
+    count = serializers.IntegerField(help_text="The note's like or collect count now.")
+
+
+class CollectIn(StrictSerializer):
+    board = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+
+class ShareIn(StrictSerializer):
+    channel = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class ShareOut(serializers.Serializer):
+    share_count = serializers.IntegerField()
+
+
+class TopicOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    note_count = serializers.IntegerField()
+    is_pinned = serializers.BooleanField()

@@ -1,0 +1,362 @@
+"""Comments, boards and collects: serializers and views.
+
+Views resolve what the viewer may see with a selector (404 otherwise), validate input with an
+``*In`` serializer, call one service and answer with an explicit ``*Out`` serializer.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.api.serializers import StrictSerializer, UserSummaryOut
+from accounts.selectors import user_get_visible
+from config.api.pagination import CursorPagination
+from notes import selectors_social as selectors
+from notes.api.media import MediaOut
+from notes.api.serializers import NoteCardOut
+from notes.models import Board
+from notes.services import boards as board_services
+from notes.services import comments as comment_services
+from notes.services.comments import BODY_MAX
+
+# --- Serializers ---------------------------------------------------------------------------------
+
+
+class CommentIn(StrictSerializer):
+    body = serializers.CharField(max_length=BODY_MAX, help_text="1-1000 characters; @username mentions.")
+
+
+class CommentOut(serializers.Serializer):
+    """A comment or a reply. A deleted comment (kept as a placeholder while it has live replies)
+    shows ``is_deleted: true`` with an empty body and no author."""
+
+    id = serializers.IntegerField()
+    note = serializers.IntegerField(source="note_id")
+    parent = serializers.IntegerField(source="parent_id", allow_null=True, help_text="The root comment.")
+    body = serializers.SerializerMethodField()
+    is_deleted = serializers.SerializerMethodField()
+    author = serializers.SerializerMethodField()
+    reply_to = serializers.SerializerMethodField(help_text="Username of the person answered.")
+    like_count = serializers.IntegerField()
+    reply_count = serializers.IntegerField()
+    liked = serializers.BooleanField(source="viewer_liked", default=False, read_only=True)
+    created_at = serializers.DateTimeField()
+
+    def get_body(self, comment) -> str:
+        return "" if comment.deleted_at else comment.body
+
+    def get_is_deleted(self, comment) -> bool:
+        return comment.deleted_at is not None
+
+    @extend_schema_field(UserSummaryOut(allow_null=True))
+    def get_author(self, comment):
+        if comment.deleted_at:
+            return None
+        selectors.comment_author_flags(comment)
+        return UserSummaryOut(comment.author, context=self.context).data
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reply_to(self, comment):
+        return comment.reply_to.username if comment.reply_to_id else None
+
+
+class CommentThreadOut(CommentOut):
+    """A root comment with a preview of its first replies (all of them: ``comments/{id}/replies``)."""
+
+    replies = serializers.SerializerMethodField()
+
+    @extend_schema_field(CommentOut(many=True))
+    def get_replies(self, comment):
+        return CommentOut(getattr(comment, "reply_preview", []), many=True, context=self.context).data
+
+
+class CommentLikeOut(serializers.Serializer):
+    active = serializers.BooleanField(help_text="Whether you like the comment now.")
+    changed = serializers.BooleanField(help_text="False when the call repeated the current state.")
+    like_count = serializers.IntegerField(source="count")
+
+
+class PinIn(StrictSerializer):
+    comment = serializers.IntegerField(min_value=1, help_text="A top-level comment of this note.")
+
+
+class BoardIn(StrictSerializer):
+    name = serializers.CharField(max_length=40)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    is_private = serializers.BooleanField(required=False, default=False)
+
+
+class BoardUpdateIn(StrictSerializer):
+    name = serializers.CharField(max_length=40, required=False)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    is_private = serializers.BooleanField(required=False)
+
+
+class BoardOut(serializers.ModelSerializer):
+    """A board; ``cover`` is the cover of its most recently collected note you may see."""
+
+    owner = serializers.CharField(source="owner.username")
+    cover = MediaOut(allow_null=True, default=None, read_only=True)
+
+    class Meta:
+        model = Board
+        fields = [
+            "id",
+            "name",
+            "description",
+            "is_private",
+            "is_default",
+            "note_count",
+            "cover",
+            "owner",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CollectedNoteOut(NoteCardOut):
+    """A note card in a board or collects list, with when it was collected."""
+
+    collected_at = serializers.DateTimeField()
+
+    class Meta(NoteCardOut.Meta):
+        fields = [*NoteCardOut.Meta.fields, "collected_at"]
+
+
+# --- Pagination ----------------------------------------------------------------------------------
+
+
+class CommentPagination(CursorPagination):
+    """Newest root comments first. The first page also carries the pinned comment (``pinned``),
+    which is then left out of ``results``."""
+
+    pinned = None
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["pinned"] = self.pinned
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        out = super().get_paginated_response_schema(schema)
+        out["properties"]["pinned"] = {
+            "allOf": [schema["items"]],
+            "nullable": True,
+            "description": "The pinned comment, on the first page only.",
+        }
+        out["required"].append("pinned")
+        return out
+
+
+class ReplyPagination(CursorPagination):
+    """Replies read as a conversation: oldest first."""
+
+    ordering = "id"
+
+
+# --- Comments ------------------------------------------------------------------------------------
+
+
+class NoteCommentsView(generics.ListAPIView):
+    """A note's comments, newest first, each with its first replies; POST comments on the note."""
+
+    serializer_class = CommentThreadOut
+    pagination_class = CommentPagination
+
+    def list(self, request, note_id):
+        note = selectors.note_for_comments(note_id=note_id, viewer=request.user)
+        page = self.paginate_queryset(selectors.comments_for_note(note=note, viewer=request.user))
+        if not request.query_params.get(self.paginator.cursor_query_param):
+            pinned = selectors.comment_pinned(note=note, viewer=request.user)
+            self.paginator.pinned = self.get_serializer(pinned).data if pinned else None
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=CommentIn, responses={201: CommentThreadOut})
+    def post(self, request, note_id):
+        note = selectors.note_for_comments(note_id=note_id, viewer=request.user)
+        data = CommentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = comment_services.comment_create(note=note, author=request.user, **data.validated_data)
+        comment = selectors.comment_get_visible(comment_id=comment.pk, viewer=request.user)
+        return Response(CommentThreadOut(comment, context={"request": request}).data, status=201)
+
+
+class CommentRepliesView(generics.ListAPIView):
+    """Replies under a root comment, oldest first; POST answers the comment (a root or a reply:
+    the answer is filed under the same root and names the person answered)."""
+
+    serializer_class = CommentOut
+    pagination_class = ReplyPagination
+
+    def get_queryset(self):
+        comment = selectors.comment_get_visible(
+            comment_id=self.kwargs["comment_id"], viewer=self.request.user
+        )
+        return selectors.replies_for_comment(comment=comment, viewer=self.request.user)
+
+    @extend_schema(request=CommentIn, responses={201: CommentOut})
+    def post(self, request, comment_id):
+        replied = selectors.comment_get_visible(comment_id=comment_id, viewer=request.user)
+        data = CommentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        reply = comment_services.comment_create(
+            note=replied.note, author=request.user, reply_to=replied, **data.validated_data
+        )
+        reply = selectors.comment_get_visible(comment_id=reply.pk, viewer=request.user)
+        return Response(CommentOut(reply, context={"request": request}).data, status=201)
+
+
+class CommentDetailView(generics.GenericAPIView):
+    """One comment; DELETE by its author or the note's author (idempotent, soft)."""
+
+    serializer_class = CommentOut
+
+    def get(self, request, comment_id):
+        comment = selectors.comment_get_visible(comment_id=comment_id, viewer=request.user)
+        return Response(CommentOut(comment, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, comment_id):
+        comment = selectors.comment_get_visible(comment_id=comment_id, viewer=request.user)
+        comment_services.comment_delete(comment=comment, user=request.user)
+        return Response(status=204)
+
+
+class CommentLikeView(generics.GenericAPIView):
+    """Like and unlike a comment; both are idempotent."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = CommentLikeOut
+
+    @extend_schema(request=None, responses=CommentLikeOut)
+    def post(self, request, comment_id):
+        comment = selectors.comment_get_visible(comment_id=comment_id, viewer=request.user)
+        return Response(
+            CommentLikeOut(comment_services.comment_like(comment=comment, user=request.user)).data
+        )
+
+    @extend_schema(request=None, responses=CommentLikeOut)
+    def delete(self, request, comment_id):
+        comment = selectors.comment_get_visible(comment_id=comment_id, viewer=request.user)
+        return Response(
+            CommentLikeOut(comment_services.comment_unlike(comment=comment, user=request.user)).data
+        )
+
+
+class NotePinnedCommentView(generics.GenericAPIView):
+    """The note's author pins one top-level comment (replacing any pinned one), or unpins it."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = CommentThreadOut
+
+    @extend_schema(request=PinIn, responses=CommentThreadOut)
+    def post(self, request, note_id):
+        note = selectors.note_for_comments(note_id=note_id, viewer=request.user)
+        data = PinIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = selectors.comment_get_visible(
+            comment_id=data.validated_data["comment"], viewer=request.user
+        )
+        note.pinned_comment = comment_services.comment_pin(note=note, comment=comment, user=request.user)
+        pinned = selectors.comment_pinned(note=note, viewer=request.user)
+        return Response(CommentThreadOut(pinned, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, note_id):
+        note = selectors.note_for_comments(note_id=note_id, viewer=request.user)
+        comment_services.comment_unpin(note=note, user=request.user)
+        return Response(status=204)
+
+
+# --- Boards and collects -------------------------------------------------------------------------
+
+
+def _board_out(request, board_id: int) -> dict:
+    board = selectors.board_get_visible(board_id=board_id, viewer=request.user)
+    selectors.boards_attach_covers([board])
+    return BoardOut(board, context={"request": request}).data
+
+
+class BoardListView(generics.ListAPIView):
+    """Your boards (private ones included), newest first; POST creates one."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = BoardOut
+
+    def list(self, request):
+        page = self.paginate_queryset(selectors.boards_for_user(owner=request.user, viewer=request.user))
+        boards = selectors.boards_attach_covers(page)
+        return self.get_paginated_response(self.get_serializer(boards, many=True).data)
+
+    @extend_schema(request=BoardIn, responses={201: BoardOut})
+    def post(self, request):
+        data = BoardIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        board = board_services.board_create(owner=request.user, **data.validated_data)
+        return Response(_board_out(request, board.pk), status=201)
+
+
+class BoardDetailView(generics.GenericAPIView):
+    """A board. Private boards, and changes to anyone else's board, are 404."""
+
+    serializer_class = BoardOut
+
+    def get(self, request, board_id):
+        return Response(_board_out(request, board_id))
+
+    @extend_schema(request=BoardUpdateIn, responses=BoardOut)
+    def patch(self, request, board_id):
+        board = selectors.board_get_for_owner(board_id=board_id, owner=request.user)
+        data = BoardUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        board_services.board_update(board=board, user=request.user, data=dict(data.validated_data))
+        return Response(_board_out(request, board_id))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, board_id):
+        board = selectors.board_get_for_owner(board_id=board_id, owner=request.user)
+        board_services.board_delete(board=board, user=request.user)
+        return Response(status=204)
+
+
+class CollectListView(generics.ListAPIView):
+    """Note cards from collect rows, most recently collected first."""
+
+    serializer_class = CollectedNoteOut
+
+    def list(self, request, *args, **kwargs):
+        notes = selectors.notes_from_collects(self.paginate_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(notes, many=True).data)
+
+
+class BoardNotesView(CollectListView):
+    """The notes in a board that you may see."""
+
+    def get_queryset(self):
+        board = selectors.board_get_visible(board_id=self.kwargs["board_id"], viewer=self.request.user)
+        return selectors.board_notes(board=board, viewer=self.request.user)
+
+
+class UserCollectsView(CollectListView):
+    """A profile's collects tab: 403 ``collects_hidden`` when the user hides it; others never see
+    notes in private boards."""
+
+    def get_queryset(self):
+        owner = user_get_visible(username=self.kwargs["username"], viewer=self.request.user)
+        return selectors.user_collects(owner=owner, viewer=self.request.user)
+
+
+class UserBoardsView(generics.ListAPIView):
+    """A profile's boards: the public ones (all of them on your own profile)."""
+
+    serializer_class = BoardOut
+
+    def list(self, request, username):
+        owner = user_get_visible(username=username, viewer=request.user)
+        page = self.paginate_queryset(selectors.boards_for_user(owner=owner, viewer=request.user))
+        boards = selectors.boards_attach_covers(page)
+        return self.get_paginated_response(self.get_serializer(boards, many=True).data)

@@ -1,0 +1,17 @@
+from django.urls import include, path
+
+from notes.api import views
+
+urlpatterns = [
+    path("", include("notes.api.media_urls")),
+    path("", include("notes.api.social_urls")),
+    path("notes", views.NoteCreateView.as_view(), name="notes"),
+    path("notes/<int:note_id>", views.NoteDetailView.as_view(), name="note-detail"),
+    path("notes/<int:note_id>/like", views.NoteLikeView.as_view(), name="note-like"),
+    path("notes/<int:note_id>/collect", views.NoteCollectView.as_view(), name="note-collect"),
+    path("notes/<int:note_id>/share", views.NoteShareView.as_view(), name="note-share"),
+    path("users/<str:username>/notes", views.UserNotesView.as_view(), name="user-notes"),
+    path("topics/trending", views.TrendingTopicsView.as_view(), name="topics-trending"),
+    path("topics/<str:name>", views.TopicDetailView.as_view(), name="topic-detail"),
+    path("topics/<str:name>/notes", views.TopicNotesView.as_view(), name="topic-notes"),
+]

@@ -1,0 +1,65 @@
+"""Reads of the notes app, shaped for the endpoints that use them."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+
+from accounts.models import User
+from config.errors import NotFound
+from notes.models import Note, NoteCollect, NoteLike, NoteMedia, Topic
+
+
+def _viewer_flags(viewer) -> dict:
+    if viewer is None or not viewer.is_authenticated:
+        return {}
+    return {
+        "viewer_liked": Exists(NoteLike.objects.filter(note=OuterRef("pk"), user=viewer)),
+        "viewer_collected": Exists(NoteCollect.objects.filter(note=OuterRef("pk"), user=viewer)),
+    }
+
+
+def notes_for_cards(viewer) -> QuerySet:
+    """Visible notes shaped for cards: author, cover and the viewer's flags in one query."""
+    return Note.objects.visible_to(viewer).select_related("author", "cover").annotate(**_viewer_flags(viewer))
+
+
+def note_get_visible(*, note_id: int, viewer) -> Note:
+    """A note ``viewer`` may see, with everything its detail page shows; 404 otherwise (never 403,
+    which would leak that a draft or private note exists)."""
+    note = (
+        notes_for_cards(viewer)
+        .prefetch_related(
+            Prefetch("note_media", queryset=NoteMedia.objects.select_related("media")),
+            "topics",
+            Prefetch("mentions", queryset=User.objects.only("id", "username", "nickname")),
+        )
+        .filter(pk=note_id)
+        .first()
+    )
+    if note is None:
+        raise NotFound("No such note.")
+    return note
+
+
+def note_get_for_author(*, note_id: int, author) -> Note:
+    """The author's own note (any status but deleted); 404 for everyone else."""
+    note = Note.objects.filter(pk=note_id, author=author, deleted_at__isnull=True).first()
+    if note is None:
+        raise NotFound("No such note.")
+    return note
+
+
+def notes_by_author(*, author: User, viewer) -> QuerySet:
+    """A profile's notes tab: what the viewer may see, newest first (by id)."""
+    return notes_for_cards(viewer).filter(author=author)
+
+
+def topic_get(*, name: str) -> Topic:
+    topic = Topic.objects.filter(name=name, is_suppressed=False).first()
+    if topic is None:
+        raise NotFound("No such topic.")
+    return topic
+
+
+def topics_trending(*, limit: int = 20) -> QuerySet:
+    return Topic.objects.filter(is_suppressed=False).order_by("-is_pinned", "-note_count", "id")[:limit]

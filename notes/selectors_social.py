@@ -1,0 +1,236 @@
+"""Reads for comments, boards and collects, shaped for the endpoints that use them.
+
+Visibility always starts from ``Note.objects.visible_to`` and ``User.objects.visible_to``; on top of
+that, comments by someone the viewer blocked (or who blocked the viewer) are hidden, together with
+the replies under such a person's root comment.
+
+Deleted comments: a deleted root with live replies is listed as a placeholder (the API shows no
+body and no author) so its thread stays readable; a deleted root without live replies, and every
+deleted reply, is left out.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+
+from accounts.models import Block, Follow, FollowRequest, User
+from accounts.selectors import user_can_see_connections
+from config.errors import Forbidden, NotFound
+from notes.models import Board, Comment, CommentLike, Media, Note, NoteCollect, NoteLike
+
+REPLY_PREVIEW = 3
+AUTHOR_FLAGS = ("viewer_is_following", "viewer_is_followed_by", "viewer_has_requested")
+
+
+def _authenticated(viewer) -> bool:
+    return viewer is not None and viewer.is_authenticated
+
+
+def _blocked_with(viewer, ref: str) -> Exists:
+    return Exists(
+        Block.objects.filter(
+            Q(blocker=viewer, blocked=OuterRef(ref)) | Q(blocker=OuterRef(ref), blocked=viewer)
+        )
+    )
+
+
+def _comments(viewer) -> QuerySet:
+    """Comments by active authors not blocked with ``viewer``, with the viewer's like and the
+    viewer's relationship to the author annotated (``author_<flag>``, see
+    :func:`comment_author_flags`)."""
+    qs = Comment.objects.filter(author__is_active=True).select_related("author", "reply_to")
+    if not _authenticated(viewer):
+        return qs
+    return qs.exclude(_blocked_with(viewer, "author")).annotate(
+        viewer_liked=Exists(CommentLike.objects.filter(comment=OuterRef("pk"), user=viewer)),
+        author_viewer_is_following=Exists(
+            Follow.objects.filter(follower=viewer, followee=OuterRef("author"))
+        ),
+        author_viewer_is_followed_by=Exists(
+            Follow.objects.filter(follower=OuterRef("author"), followee=viewer)
+        ),
+        author_viewer_has_requested=Exists(
+            FollowRequest.objects.filter(requester=viewer, target=OuterRef("author"))
+        ),
+    )
+
+
+def comment_author_flags(comment: Comment) -> Comment:
+    """Copy the ``author_<flag>`` annotations onto ``comment.author`` for ``UserSummaryOut``."""
+    for flag in AUTHOR_FLAGS:
+        value = getattr(comment, f"author_{flag}", None)
+        if value is not None:
+            setattr(comment.author, flag, value)
+    return comment
+
+
+def _with_reply_preview(qs: QuerySet, viewer) -> QuerySet:
+    """Prefetch each root's first live replies (oldest first) into ``reply_preview``: one query
+    for the whole page, sliced per root by a window function."""
+    replies = _comments(viewer).filter(deleted_at__isnull=True).order_by("id")[:REPLY_PREVIEW]
+    return qs.prefetch_related(Prefetch("replies", queryset=replies, to_attr="reply_preview"))
+
+
+def note_for_comments(*, note_id: int, viewer) -> Note:
+    """The note whose comments are read or written; 404 unless ``viewer`` may see it.
+
+    Lighter than ``notes.selectors.note_get_visible``: the comment endpoints need the note's author
+    and pinned comment, not its media, topics and mentions.
+    """
+    note = Note.objects.visible_to(viewer).select_related("author").filter(pk=note_id).first()
+    if note is None:
+        raise NotFound("No such note.")
+    return note
+
+
+def comments_for_note(*, note: Note, viewer) -> QuerySet:
+    """Root comments of ``note`` for the list: live ones and placeholders of deleted ones that
+    still have live replies, minus the pinned comment (listed apart, see :func:`comment_pinned`).
+    Paginate newest first (``-id``)."""
+    qs = (
+        _comments(viewer)
+        .filter(note=note, parent__isnull=True)
+        .filter(Q(deleted_at__isnull=True) | Q(reply_count__gt=0))
+    )
+    if note.pinned_comment_id:
+        qs = qs.exclude(pk=note.pinned_comment_id)
+    return _with_reply_preview(qs, viewer)
+
+
+def comment_pinned(*, note: Note, viewer) -> Comment | None:
+    """The note's pinned comment as ``viewer`` sees it, or None."""
+    if not note.pinned_comment_id:
+        return None
+    qs = _comments(viewer).filter(pk=note.pinned_comment_id, note=note, deleted_at__isnull=True)
+    return _with_reply_preview(qs, viewer).first()
+
+
+def replies_for_comment(*, comment: Comment, viewer) -> QuerySet:
+    """Live replies under a root comment. Paginate oldest first (``id``)."""
+    return _comments(viewer).filter(parent=comment, deleted_at__isnull=True)
+
+
+def comment_get_visible(*, comment_id: int, viewer) -> Comment:
+    """A comment (deleted ones too, as placeholders) on a note ``viewer`` may see, by an author
+    not blocked with them, in a thread whose root author is not blocked with them; 404 otherwise."""
+    qs = (
+        _comments(viewer)
+        .select_related("note", "note__author")
+        .filter(pk=comment_id, note__in=Note.objects.visible_to(viewer))
+    )
+    if _authenticated(viewer):
+        qs = qs.exclude(Q(parent__isnull=False) & _blocked_with(viewer, "parent__author"))
+    comment = qs.first()
+    if comment is None:
+        raise NotFound("No such comment.")
+    return comment
+
+
+# --- Boards and collects -----------------------------------------------------------------------
+
+
+def _is_owner(viewer, owner_id: int) -> bool:
+    return _authenticated(viewer) and viewer.pk == owner_id
+
+
+def _boards(viewer) -> QuerySet:
+    """Boards with ``cover_media_id``: the cover of the most recently collected note in the board
+    that ``viewer`` may see (one subquery, no query per board). See :func:`boards_attach_covers`."""
+    latest = (
+        NoteCollect.objects.filter(
+            board=OuterRef("pk"), note__in=Note.objects.visible_to(viewer), note__cover__isnull=False
+        )
+        .order_by("-id")
+        .values("note__cover")[:1]
+    )
+    return Board.objects.select_related("owner").annotate(cover_media_id=Subquery(latest))
+
+
+def boards_attach_covers(boards) -> list[Board]:
+    """Set ``board.cover`` (a Media or None) on a page of :func:`_boards` rows in one query."""
+    boards = list(boards)
+    ids = {b.cover_media_id for b in boards if b.cover_media_id}
+    media = Media.objects.in_bulk(ids) if ids else {}
+    for board in boards:
+        board.cover = media.get(board.cover_media_id)
+    return boards
+
+
+def _require_lists_visible(owner: User, viewer) -> None:
+    """A private account shows its boards and collects only to itself and its followers."""
+    if not user_can_see_connections(user=owner, viewer=viewer):
+        raise Forbidden("This account is private.", code="private_account")
+
+
+def boards_for_user(*, owner: User, viewer) -> QuerySet:
+    """``owner``'s boards: all of them for the owner, the public ones for anyone else (403
+    ``private_account`` for non-followers of a private account). Resolve ``owner`` with
+    ``accounts.selectors.user_get_visible`` first (a blocked pair is a 404)."""
+    qs = _boards(viewer).filter(owner=owner)
+    if not _is_owner(viewer, owner.pk):
+        _require_lists_visible(owner, viewer)
+        qs = qs.filter(is_private=False)
+    return qs
+
+
+def board_get_visible(*, board_id: int, viewer) -> Board:
+    """A board ``viewer`` may see: the owner's own, or a public one of a user visible to them
+    (and followed by them, when the account is private)."""
+    board = _boards(viewer).filter(pk=board_id, owner__in=User.objects.visible_to(viewer)).first()
+    if board is not None and _is_owner(viewer, board.owner_id):
+        return board
+    if board is None or board.is_private or not user_can_see_connections(user=board.owner, viewer=viewer):
+        raise NotFound("No such board.")
+    return board
+
+
+def board_get_for_owner(*, board_id: int, owner) -> Board:
+    """The owner's own board, for changes; 404 for anyone else, public board or not."""
+    board = Board.objects.filter(pk=board_id, owner_id=owner.pk).first() if _authenticated(owner) else None
+    if board is None:
+        raise NotFound("No such board.")
+    return board
+
+
+def _collect_rows(qs: QuerySet, viewer) -> QuerySet:
+    """Collect rows whose note ``viewer`` may see, with note, author, cover and the viewer's
+    flags in one query; paginate the rows (newest collect first), then :func:`notes_from_collects`."""
+    qs = qs.filter(note__in=Note.objects.visible_to(viewer)).select_related("note__author", "note__cover")
+    if not _authenticated(viewer):
+        return qs
+    return qs.annotate(
+        viewer_liked=Exists(NoteLike.objects.filter(note=OuterRef("note"), user=viewer)),
+        viewer_collected=Exists(NoteCollect.objects.filter(note=OuterRef("note"), user=viewer)),
+    )
+
+
+def notes_from_collects(rows) -> list[Note]:
+    """The notes of a page of :func:`_collect_rows`, carrying the flags ``notes_for_cards`` sets."""
+    notes = []
+    for row in rows:
+        note = row.note
+        note.viewer_liked = getattr(row, "viewer_liked", False)
+        note.viewer_collected = getattr(row, "viewer_collected", False)
+        note.collected_at = row.created_at
+        notes.append(note)
+    return notes
+
+
+def board_notes(*, board: Board, viewer) -> QuerySet:
+    """The notes in ``board`` (resolved with :func:`board_get_visible`) that ``viewer`` may see."""
+    return _collect_rows(NoteCollect.objects.filter(board=board), viewer)
+
+
+def user_collects(*, owner: User, viewer) -> QuerySet:
+    """A profile's collects tab. Hidden entirely (403 ``collects_hidden``) when the owner hides
+    collects, or (403 ``private_account``) from non-followers of a private account; for anyone but
+    the owner, notes in private boards are left out."""
+    is_owner = _is_owner(viewer, owner.pk)
+    if not is_owner:
+        if owner.hide_collects:
+            raise Forbidden("This user keeps their collects private.", code="collects_hidden")
+        _require_lists_visible(owner, viewer)
+    qs = NoteCollect.objects.filter(user=owner)
+    if not is_owner:
+        qs = qs.filter(board__is_private=False)
+    return _collect_rows(qs, viewer)

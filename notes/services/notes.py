@@ -1,0 +1,314 @@
+"""Writing notes: create, edit, publish (now, scheduled, or once media are ready), hide, delete.
+
+Counters: ``User.note_count`` and ``Topic.note_count`` count *live* notes (published, not deleted,
+not hidden). Every status change goes through :func:`_set_live`, which moves them in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import tasks as account_tasks
+from accounts.choices import Audience, NotificationVerb
+from accounts.models import Follow, User
+from config.errors import Conflict, Forbidden, InvalidInput
+from notes.choices import MediaKind, MediaStatus, NoteStatus, PublishAction
+from notes.models import Board, Media, Note, NoteMedia, NoteMention, NoteRevision, NoteTopic, Topic
+from notes.text import parse_mentions, parse_topics
+
+LIVE = NoteStatus.PUBLISHED
+COORD_STEP = Decimal("0.001")  # ~100 m: places are shown, homes are not pinpointed
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str = ""
+    city: str = ""
+    lat: float | None = None
+    lng: float | None = None
+
+
+def _is_live(note: Note) -> bool:
+    return note.status == LIVE and note.deleted_at is None
+
+
+def _set_live(note: Note, live_before: bool) -> None:
+    """Move author and topic counters after ``note`` changed state (it is saved already)."""
+    live_now = _is_live(note)
+    if live_before == live_now:
+        return
+    delta = 1 if live_now else -1
+    User.objects.filter(pk=note.author_id).update(note_count=F("note_count") + delta)
+    Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + delta)
+    if live_now:
+        _notify_mentions(note)
+
+
+def _notify_mentions(note: Note) -> None:
+    user_ids = list(NoteMention.objects.filter(note=note).values_list("user_id", flat=True))
+    for user_id in user_ids:
+        transaction.on_commit(
+            lambda uid=user_id: account_tasks.notification_deliver.delay(
+                recipient_id=uid,
+                actor_id=note.author_id,
+                verb=NotificationVerb.MENTION,
+                target_type="note",
+                target_id=note.pk,
+            )
+        )
+
+
+def _round(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(COORD_STEP, rounding=ROUND_HALF_UP)
+
+
+def _owned_media(*, author: User, media_ids: list[int]) -> list[Media]:
+    """The author's media in the order given, checked against the per-note rules."""
+    if not media_ids:
+        raise InvalidInput("A note needs at least one image or a video.", fields={"media": ["Required."]})
+    if len(set(media_ids)) != len(media_ids):
+        raise InvalidInput("The same medium is listed twice.", fields={"media": ["Duplicates."]})
+    found = Media.objects.filter(owner=author, pk__in=media_ids).in_bulk()
+    missing = [pk for pk in media_ids if pk not in found]
+    if missing:
+        raise InvalidInput("Unknown media.", fields={"media": [f"No medium {pk}." for pk in missing]})
+    media = [found[pk] for pk in media_ids]
+    if any(m.status == MediaStatus.FAILED for m in media):
+        raise InvalidInput("A medium failed processing.", code="media_failed", fields={"media": ["Failed."]})
+    videos = [m for m in media if m.kind == MediaKind.VIDEO]
+    if videos and len(media) > 1:
+        raise InvalidInput("A video note has exactly one video.", fields={"media": ["One video only."]})
+    if len(media) > settings.NOTE_MAX_IMAGES:
+        raise InvalidInput(
+            f"At most {settings.NOTE_MAX_IMAGES} images per note.",
+            code="too_many_files",
+            fields={"media": ["Too many."]},
+        )
+    return media
+
+
+def _set_media(note: Note, media: list[Media], cover_id: int | None) -> None:
+    if cover_id is not None and cover_id not in {m.pk for m in media}:
+        raise InvalidInput("The cover must be one of the note's media.", fields={"cover": ["Not in media."]})
+    NoteMedia.objects.filter(note=note).delete()
+    NoteMedia.objects.bulk_create(NoteMedia(note=note, media=m, position=i) for i, m in enumerate(media))
+    note.kind = media[0].kind
+    note.cover_id = cover_id or media[0].pk
+
+
+def _topics_for(names: list[str]) -> list[Topic]:
+    existing = {t.name: t for t in Topic.objects.filter(name__in=names)}
+    for name in names:
+        if name not in existing:
+            try:
+                with transaction.atomic():
+                    existing[name] = Topic.objects.create(name=name)
+            except IntegrityError:  # created concurrently
+                existing[name] = Topic.objects.get(name=name)
+    return [existing[name] for name in names]
+
+
+def _may_mention(author: User, user: User) -> bool:
+    if user.pk == author.pk or user.mention_permission == Audience.NOBODY:
+        return False
+    if user.mention_permission == Audience.FOLLOWERS:
+        return Follow.objects.filter(follower=author, followee=user).exists()
+    return True
+
+
+def _set_text_links(note: Note) -> None:
+    """Re-derive topics and mentions from title and body (counters handled by the caller)."""
+    topics = _topics_for(parse_topics(note.title, note.body))
+    NoteTopic.objects.filter(note=note).delete()
+    NoteTopic.objects.bulk_create(NoteTopic(note=note, topic=t) for t in topics)
+    usernames = parse_mentions(note.title, note.body)
+    candidates = User.objects.visible_to(note.author).filter(username__in=usernames) if usernames else []
+    mentioned = [u for u in candidates if _may_mention(note.author, u)]
+    NoteMention.objects.filter(note=note).delete()
+    NoteMention.objects.bulk_create(NoteMention(note=note, user=u) for u in mentioned)
+
+
+def _apply_action(note: Note, action: str, publish_at: datetime | None, now: datetime) -> None:
+    """Set status for the author's requested action, given the media's state."""
+    if action == PublishAction.DRAFT:
+        note.status, note.publish_at = NoteStatus.DRAFT, None
+    elif action == PublishAction.SCHEDULE:
+        if publish_at is None or publish_at <= now:
+            raise InvalidInput("Schedule a time in the future.", fields={"publish_at": ["Must be future."]})
+        note.status, note.publish_at = NoteStatus.SCHEDULED, publish_at
+    else:
+        note.publish_at = None
+        _publish_if_ready(note, now)
+
+
+def _publish_if_ready(note: Note, now: datetime) -> None:
+    ready = not note.note_media.exclude(media__status=MediaStatus.READY).exists()
+    if ready:
+        note.status = NoteStatus.PUBLISHED
+        note.published_at = note.published_at or now
+    else:
+        note.status = NoteStatus.PROCESSING
+
+
+@transaction.atomic
+def note_create(
+    *,
+    author: User,
+    media_ids: list[int],
+    title: str = "",
+    body: str = "",
+    cover_id: int | None = None,
+    category: str = "",
+    visibility: str = "public",
+    action: str = PublishAction.PUBLISH,
+    publish_at: datetime | None = None,
+    place: Place | None = None,
+    ai_assisted: bool = False,
+    now: datetime | None = None,
+) -> Note:
+    """Create a note; publishing waits for its media (status ``processing``) when needed."""
+    now = now or timezone.now()
+    media = _owned_media(author=author, media_ids=media_ids)
+    place = place or Place()
+    note = Note.objects.create(
+        author=author,
+        title=title,
+        body=body,
+        category=category,
+        visibility=visibility,
+        ai_assisted=ai_assisted,
+        place_name=place.name,
+        place_city=place.city,
+        lat=_round(place.lat),
+        lng=_round(place.lng),
+    )
+    _set_media(note, media, cover_id)
+    _set_text_links(note)
+    _apply_action(note, action, publish_at, now)
+    note.save()
+    _set_live(note, live_before=False)
+    return note
+
+
+EDITABLE = {"title", "body", "category", "visibility", "ai_assisted"}
+
+
+@transaction.atomic
+def note_update(
+    *,
+    note: Note,
+    editor: User,
+    data: dict,
+    media_ids: list[int] | None = None,
+    cover_id: int | None = None,
+    place: Place | None = None,
+    action: str | None = None,
+    publish_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Note:
+    """Edit a note. Title/body edits keep the previous text as a revision."""
+    if editor.pk != note.author_id:
+        raise Forbidden("Only the author can edit a note.")
+    now = now or timezone.now()
+    note = Note.objects.select_for_update().get(pk=note.pk)
+    if note.status == NoteStatus.HIDDEN:
+        raise Conflict("This note was hidden by moderation.", code="note_hidden")
+    live_before = _is_live(note)
+    if live_before:  # counters for the old topics go out, for the new ones come back in
+        Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") - 1)
+    text_changed = any(k in data and data[k] != getattr(note, k) for k in ("title", "body"))
+    if text_changed:
+        NoteRevision.objects.create(note=note, title=note.title, body=note.body)
+    for key, value in data.items():
+        if key not in EDITABLE:
+            raise InvalidInput("This field cannot be changed.", fields={key: ["Read-only."]})
+        setattr(note, key, value)
+    if media_ids is not None:
+        _set_media(note, _owned_media(author=editor, media_ids=media_ids), cover_id)
+    elif cover_id is not None:
+        _set_media(note, [nm.media for nm in note.note_media.select_related("media")], cover_id)
+    if place is not None:
+        note.place_name, note.place_city = place.name, place.city
+        note.lat, note.lng = _round(place.lat), _round(place.lng)
+    _set_text_links(note)
+    if action is not None:
+        _apply_action(note, action, publish_at, now)
+    note.save()
+    if live_before:
+        Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + 1)
+        if not _is_live(note):  # e.g. back to draft: undo what we just re-added, then the author's
+            Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") - 1)
+            User.objects.filter(pk=note.author_id).update(note_count=F("note_count") - 1)
+    else:
+        _set_live(note, live_before=False)
+    return note
+
+
+@transaction.atomic
+def note_delete(*, note: Note, user: User) -> None:
+    """Soft-delete; the note disappears everywhere, its rows stay for integrity."""
+    if user.pk != note.author_id:
+        raise Forbidden("Only the author can delete a note.")
+    note = Note.objects.select_for_update().get(pk=note.pk)
+    if note.deleted_at is not None:
+        return
+    live_before = _is_live(note)
+    note.deleted_at = timezone.now()
+    note.save(update_fields=["deleted_at", "updated_at"])
+    Board.objects.filter(collects__note=note).update(note_count=F("note_count") - 1)
+    _set_live(note, live_before)
+
+
+@transaction.atomic
+def note_moderate(*, note: Note, hide: bool) -> Note:
+    """Hide a note (moderation) or restore it to published."""
+    note = Note.objects.select_for_update().get(pk=note.pk)
+    live_before = _is_live(note)
+    if hide:
+        note.status = NoteStatus.HIDDEN
+    elif note.status == NoteStatus.HIDDEN:
+        note.status = NoteStatus.PUBLISHED
+        note.published_at = note.published_at or timezone.now()
+    note.save(update_fields=["status", "published_at", "updated_at"])
+    _set_live(note, live_before)
+    return note
+
+
+@transaction.atomic
+def notes_publish_due(*, now: datetime | None = None) -> int:
+    """Publish scheduled notes whose time has come (Celery beat). Safe to run concurrently."""
+    now = now or timezone.now()
+    due = Note.objects.select_for_update(skip_locked=True).filter(
+        status=NoteStatus.SCHEDULED, publish_at__lte=now, deleted_at__isnull=True
+    )
+    count = 0
+    for note in due:
+        _publish_if_ready(note, now)
+        note.save(update_fields=["status", "published_at", "updated_at"])
+        _set_live(note, live_before=False)
+        count += 1
+    return count
+
+
+def notes_media_settled(*, media_id: int) -> None:
+    """Called when a medium finished processing: notes waiting for it publish, or fall back to
+    draft when it failed (the author then replaces it)."""
+    with transaction.atomic():
+        waiting = Note.objects.select_for_update().filter(
+            status=NoteStatus.PROCESSING, note_media__media_id=media_id, deleted_at__isnull=True
+        )
+        now = timezone.now()
+        for note in waiting:
+            if note.note_media.filter(media__status=MediaStatus.FAILED).exists():
+                note.status = NoteStatus.DRAFT
+            else:
+                _publish_if_ready(note, now)
+            note.save(update_fields=["status", "published_at", "updated_at"])
+            _set_live(note, live_before=False)

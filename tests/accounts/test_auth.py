@@ -1,0 +1,184 @@
+"""Sign-up, login, token refresh and logout through allauth headless (app client, JWT strategy)."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tests.factories import UserFactory
+from tests.factories.accounts import PASSWORD
+from tests.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = "/_allauth/app/v1/auth/signup"
+LOGIN = "/_allauth/app/v1/auth/login"
+REFRESH = "/_allauth/app/v1/tokens/refresh"
+SESSION = "/_allauth/app/v1/auth/session"
+NEW_PASSWORD = "Gr4ss-seed-lantern"
+
+
+def signup(client, username="lin", email="lin@example.com", password=NEW_PASSWORD, **extra):
+    body = {"username": username, "email": email, "password": password}
+    return client.post(SIGNUP, body, format="json", **extra)
+
+
+def bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_signup_refresh_logout_end_to_end():
+    response = signup(APIClient())
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["data"]["user"]["username"] == "lin"
+    assert body["meta"]["is_authenticated"] is True
+    access, refresh = body["meta"]["access_token"], body["meta"]["refresh_token"]
+
+    user = User.objects.get(username="lin")
+    assert user.email == "lin@example.com"
+    assert user.nickname == "lin"  # the adapter fills the nickname
+    assert user.check_password(NEW_PASSWORD)
+    assert not user.is_staff and not user.is_kol_certified
+
+    me = bearer(access).get("/api/v1/me")
+    assert me.status_code == 200, me.content
+    assert me.json()["id"] == user.pk
+    assert me.json()["username"] == "lin"
+    assert me.json()["email"] == "lin@example.com"
+
+    refreshed = APIClient().post(REFRESH, {"refresh_token": refresh}, format="json")
+    assert refreshed.status_code == 200, refreshed.content
+    new_access = refreshed.json()["data"]["access_token"]
+    new_refresh = refreshed.json()["data"]["refresh_token"]
+    assert new_access != access
+    assert new_refresh != refresh
+    assert bearer(new_access).get("/api/v1/me").json()["username"] == "lin"
+
+    # Refresh tokens rotate: the one just used is spent.
+    reused = APIClient().post(REFRESH, {"refresh_token": refresh}, format="json")
+    assert reused.status_code == 400, reused.content
+    assert "access_token" not in reused.json().get("data", {})
+
+    # Logout is identified by the access token's session (its ``sid`` claim).
+    logout = bearer(new_access).delete(SESSION)
+    assert logout.status_code == 401, logout.content  # allauth: "now unauthenticated"
+    assert logout.json()["meta"]["is_authenticated"] is False
+
+    after = APIClient().post(REFRESH, {"refresh_token": new_refresh}, format="json")
+    assert after.status_code == 400, after.content
+    assert "access_token" not in after.json().get("data", {})
+
+
+def test_login_by_username_and_by_email_gives_tokens():
+    user = UserFactory(username="mei")
+    for credentials in ({"username": "mei"}, {"email": "mei@example.com"}):
+        response = APIClient().post(LOGIN, {**credentials, "password": PASSWORD}, format="json")
+        assert response.status_code == 200, response.content
+        meta = response.json()["meta"]
+        assert meta["access_token"] and meta["refresh_token"]
+        assert bearer(meta["access_token"]).get("/api/v1/me").json()["id"] == user.pk
+
+
+def test_login_with_wrong_password_is_refused():
+    UserFactory(username="mei")
+    response = APIClient().post(LOGIN, {"username": "mei", "password": "not-it"}, format="json")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert "meta" not in body or "access_token" not in body["meta"]
+    assert [error["code"] for error in body["errors"]] == ["username_password_mismatch"]
+
+
+def test_signup_refuses_taken_username_and_email():
+    UserFactory(username="lin", email="lin@example.com")
+    response = signup(APIClient())
+    assert response.status_code == 400, response.content
+    params = {error["param"] for error in response.json()["errors"]}
+    assert params & {"username", "email"}
+    assert User.objects.filter(username="lin").count() == 1
+
+
+def _login(client, username, password, **extra):
+    return client.post(LOGIN, {"username": username, "password": password}, format="json", **extra)
+
+
+def _error_codes(response) -> list[str]:
+    return [error["code"] for error in response.json()["errors"]]
+
+
+def test_failed_logins_are_rate_limited(settings):
+    # allauth answers an exhausted "login_failed" budget as a form error (400), not a 429.
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed": "3/m/ip,100/m/key"}
+    UserFactory(username="mei")
+    client = APIClient()
+    for _ in range(3):
+        assert _error_codes(_login(client, "mei", "guess")) == ["username_password_mismatch"]
+    limited = _login(client, "mei", "guess")
+    assert limited.status_code == 400
+    assert _error_codes(limited) == ["too_many_login_attempts"]
+    # Once limited, even the right password is refused from this address...
+    right = _login(client, "mei", PASSWORD)
+    assert right.status_code == 400
+    assert _error_codes(right) == ["too_many_login_attempts"]
+    assert "access_token" not in right.json().get("meta", {})
+    # ...while another address is not affected.
+    assert _login(client, "mei", PASSWORD, REMOTE_ADDR="10.9.8.7").status_code == 200
+
+
+def test_failed_logins_are_rate_limited_per_account_across_addresses(settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed": "100/m/ip,2/5m/key"}
+    UserFactory(username="mei")
+    UserFactory(username="bo")
+    client = APIClient()
+    for n in range(2):
+        assert _login(client, "mei", "guess", REMOTE_ADDR=f"10.0.0.{n + 1}").status_code == 400
+    limited = _login(client, "mei", PASSWORD, REMOTE_ADDR="10.0.0.99")
+    assert _error_codes(limited) == ["too_many_login_attempts"]
+    assert _login(client, "bo", PASSWORD).status_code == 200
+
+
+def test_login_attempts_are_rate_limited_with_429(settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "2/m/ip"}
+    UserFactory(username="mei")
+    client = APIClient()
+    for _ in range(2):
+        assert _login(client, "mei", PASSWORD).status_code == 200
+    limited = _login(client, "mei", PASSWORD)
+    assert limited.status_code == 429, limited.content
+    assert "access_token" not in limited.json().get("meta", {})
+
+
+def test_signup_is_rate_limited(settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": "2/m/ip"}
+    for n in range(2):
+        response = signup(APIClient(), username=f"new{n}", email=f"new{n}@example.com")
+        assert response.status_code == 200, response.content
+    limited = signup(APIClient(), username="new9", email="new9@example.com")
+    assert limited.status_code == 429, limited.content
+    assert not User.objects.filter(username="new9").exists()
+
+
+def test_api_refuses_a_refresh_token_as_bearer():
+    UserFactory(username="mei")
+    meta = APIClient().post(LOGIN, {"username": "mei", "password": PASSWORD}, format="json").json()["meta"]
+    assert_error(bearer(meta["refresh_token"]).get("/api/v1/me"), 401, "authentication_failed")
+
+
+def test_token_of_a_deactivated_user_is_refused(client_for):
+    user = UserFactory()
+    client = client_for(user)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert_error(client.get("/api/v1/me"), 401, "authentication_failed")
+    assert_error(
+        client.patch("/api/v1/me", {"bio": "still here"}, format="json"), 401, "authentication_failed"
+    )
+    assert User.objects.get(pk=user.pk).bio == ""
+
+
+def test_token_of_a_deleted_user_is_refused_not_a_500(client_for):
+    user = UserFactory()
+    client = client_for(user)
+    User.objects.filter(pk=user.pk).delete()
+    assert_error(client.get("/api/v1/me"), 401, "authentication_failed")
+    assert_error(client.get("/api/v1/brands"), 401, "authentication_failed")

@@ -1,0 +1,83 @@
+import re
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS_PATHS = {
+    "/api/v1/me": {"get", "patch"},
+    "/api/v1/me/notifications": {"get"},
+    "/api/v1/me/notifications/read": {"post"},
+    "/api/v1/me/follow-requests": {"get"},
+    "/api/v1/me/follow-requests/{username}/approve": {"post"},
+    "/api/v1/me/follow-requests/{username}/reject": {"post"},
+    "/api/v1/me/blocks": {"get"},
+    "/api/v1/me/brands": {"get"},
+    "/api/v1/users/{username}": {"get"},
+    "/api/v1/users/{username}/followers": {"get"},
+    "/api/v1/users/{username}/following": {"get"},
+    "/api/v1/users/{username}/follow": {"post", "delete"},
+    "/api/v1/users/{username}/block": {"post", "delete"},
+    "/api/v1/creator/certification": {"get", "post"},
+    "/api/v1/brands": {"get", "post"},
+    "/api/v1/brands/{slug}": {"get"},
+    "/api/v1/health": {"get"},
+}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker, tmp_path_factory) -> dict:
+    target = tmp_path_factory.mktemp("schema") / "schema.yml"
+    with django_db_blocker.unblock():
+        call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(target))
+    return yaml.safe_load(target.read_text())
+
+
+def test_schema_generates_without_warnings_and_lists_the_accounts_paths(schema):
+    for path, methods in ACCOUNTS_PATHS.items():
+        assert path in schema["paths"], path
+        assert methods <= set(schema["paths"][path]), path
+
+
+def test_schema_describes_the_contract_truthfully(schema):
+    components = schema["components"]["schemas"]
+    me_in = components["PatchedMeInRequest"]["properties"]
+    # Only the editable fields are offered for writing.
+    assert "is_staff" not in me_in and "follower_count" not in me_in and "username" not in me_in
+    assert {"nickname", "bio", "interests", "avatar", "is_private"} <= set(me_in)
+    patch = schema["paths"]["/api/v1/me"]["patch"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(patch)
+    follow = schema["paths"]["/api/v1/users/{username}/follow"]["post"]["responses"]["200"]
+    ref = follow["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(components[ref]["properties"]) == {"state", "changed", "follower_count"}
+    inbox = schema["paths"]["/api/v1/me/notifications"]["get"]["responses"]["200"]
+    inbox_ref = inbox["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert {"results", "next", "unread_count"} <= set(components[inbox_ref]["properties"])
+    brand_public = components["BrandOut"]["properties"]
+    assert "business_license" not in brand_public
+    assert "bearer" in str(schema["components"]["securitySchemes"]).lower()
+
+
+def test_schema_endpoint_serves_the_schema(anon_client):
+    response = anon_client.get("/api/schema/")
+    assert response.status_code == 200
+    served = yaml.safe_load(response.content)
+    assert served["info"]["title"] == "Zhongcao API"
+    assert "/api/v1/users/{username}/follow" in served["paths"]
+    as_json = anon_client.get("/api/schema/?format=json")
+    assert as_json.status_code == 200
+    assert as_json.json()["openapi"].startswith("3.")
+
+
+def test_docs_serve_swagger_ui_from_sidecar_static_files(anon_client):
+    response = anon_client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html.lower()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "/api/schema/" in html
+    external = re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", html)
+    assert external == [], external
+    assert "cdn.jsdelivr" not in html and "unpkg.com" not in html

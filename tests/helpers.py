@@ -1,0 +1,66 @@
+"""Assertions and tools shared by the test suites."""
+
+from __future__ import annotations
+
+import threading
+
+from django.db import connection
+from django.db.models import Count
+
+from accounts.models import Follow, User
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """The response is the API's one error shape with this status and code; returns ``error``."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "fields"}, body
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"]
+    return body["error"]
+
+
+def usernames(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [item["username"] for item in response.json()["results"]]
+
+
+def assert_counters_match_rows() -> None:
+    """Every user's follower/following counters equal COUNT(*) of their Follow rows."""
+    followers = dict(Follow.objects.values_list("followee").annotate(n=Count("id")))
+    following = dict(Follow.objects.values_list("follower").annotate(n=Count("id")))
+    for pk, follower_count, following_count in User.objects.values_list(
+        "pk", "follower_count", "following_count"
+    ):
+        assert (pk, follower_count, following_count) == (
+            pk,
+            followers.get(pk, 0),
+            following.get(pk, 0),
+        )
+
+
+def run_together(jobs: list) -> list:
+    """Run the callables at once, one thread each; return their results, re-raise any failure."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+    errors: list[BaseException] = []
+
+    def worker(index, job):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = job()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n, job)) for n, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results

@@ -1,0 +1,65 @@
+"""Moderators work on notes in the admin: the hide/restore actions go through the service."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from accounts.models import User
+from accounts.moderation import MODERATORS_GROUP
+from notes.choices import NoteStatus
+from notes.models import Note
+from notes.services import notes as note_services
+from tests.factories import UserFactory
+from tests.factories.notes import MediaFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def moderator():
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def live_note(**kwargs):
+    author = UserFactory()
+    media = MediaFactory(owner=author)
+    return note_services.note_create(
+        author=author, media_ids=[media.pk], title="Hello", body="#topic", **kwargs
+    )
+
+
+def test_moderators_can_list_and_search_notes(moderator):
+    note = live_note()
+    response = moderator.get("/admin/notes/note/", {"q": "Hello"})
+    assert response.status_code == 200
+    assert f"/admin/notes/note/{note.pk}/change/" in response.content.decode()
+    for path in (
+        "/admin/notes/comment/",
+        "/admin/notes/board/",
+        "/admin/notes/topic/",
+        "/admin/notes/media/",
+    ):
+        assert moderator.get(path).status_code == 200, path
+
+
+def test_hide_and_restore_actions_keep_counters(moderator):
+    note = live_note()
+    assert User.objects.get(pk=note.author_id).note_count == 1
+    moderator.post("/admin/notes/note/", {"action": "hide_notes", "_selected_action": [note.pk]})
+    note.refresh_from_db()
+    assert note.status == NoteStatus.HIDDEN
+    assert User.objects.get(pk=note.author_id).note_count == 0
+    moderator.post("/admin/notes/note/", {"action": "restore_notes", "_selected_action": [note.pk]})
+    assert Note.objects.get(pk=note.pk).status == NoteStatus.PUBLISHED
+    assert User.objects.get(pk=note.author_id).note_count == 1
+
+
+def test_ordinary_users_cannot_reach_the_admin():
+    client = Client()
+    client.force_login(UserFactory())
+    response = client.get("/admin/notes/note/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

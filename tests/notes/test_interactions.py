@@ -1,0 +1,123 @@
+"""Likes, collects and shares: idempotent toggles, exact counters, notifications."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Notification, User
+from notes.models import Board, Note, NoteCollect, NoteLike
+from notes.services import interactions
+from tests.conftest import requires_postgres
+from tests.factories import UserFactory
+from tests.factories.notes import BoardFactory, NoteFactory
+from tests.helpers import assert_error, run_together
+
+
+def fresh(obj):
+    return type(obj).objects.get(pk=obj.pk)
+
+
+@pytest.mark.django_db
+def test_like_is_idempotent_and_counts_once(api, django_capture_on_commit_callbacks):
+    note = NoteFactory()
+    url = f"/api/v1/notes/{note.pk}/like"
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second = api.post(url).json(), api.post(url).json()
+    assert first == {"active": True, "changed": True, "count": 1}
+    assert second == {"active": True, "changed": False, "count": 1}
+    assert NoteLike.objects.filter(note=note).count() == 1
+    assert fresh(note.author).like_collect_count == 1
+    assert api.get(f"/api/v1/notes/{note.pk}").json()["liked"] is True
+    assert Notification.objects.filter(recipient=note.author, verb="like").count() == 1
+    assert api.delete(url).json() == {"active": False, "changed": True, "count": 0}
+    assert api.delete(url).json() == {"active": False, "changed": False, "count": 0}
+    assert fresh(note.author).like_collect_count == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(url)
+    assert Notification.objects.filter(recipient=note.author, verb="like").count() == 1  # de-duplicated
+
+
+@pytest.mark.django_db
+def test_collect_into_default_then_chosen_board(api):
+    note = NoteFactory()
+    url = f"/api/v1/notes/{note.pk}/collect"
+    assert api.post(url, {}, format="json").json() == {"active": True, "changed": True, "count": 1}
+    default = Board.objects.get(owner=api.user, is_default=True)
+    assert default.note_count == 1
+    trip = BoardFactory(owner=api.user, name="旅行清单")
+    moved = api.post(url, {"board": trip.pk}, format="json").json()
+    assert moved == {"active": True, "changed": True, "count": 1}
+    assert (fresh(default).note_count, fresh(trip).note_count) == (0, 1)
+    assert NoteCollect.objects.get(note=note, user=api.user).board == trip
+    assert fresh(note.author).like_collect_count == 1
+    assert api.delete(url).json() == {"active": False, "changed": True, "count": 0}
+    assert (fresh(trip).note_count, fresh(note).collect_count, fresh(note.author).like_collect_count) == (
+        0,
+        0,
+        0,
+    )
+
+
+@pytest.mark.django_db
+def test_cannot_collect_into_someone_elses_board(api):
+    note, board = NoteFactory(), BoardFactory()
+    assert_error(
+        api.post(f"/api/v1/notes/{note.pk}/collect", {"board": board.pk}, format="json"), 404, "not_found"
+    )
+    assert not NoteCollect.objects.exists() and fresh(board).note_count == 0
+
+
+@pytest.mark.django_db
+def test_share_counts_every_share(api):
+    note = NoteFactory()
+    for expected in (1, 2):
+        response = api.post(f"/api/v1/notes/{note.pk}/share", {"channel": "wechat"}, format="json")
+        assert response.json() == {"share_count": expected}
+    assert fresh(note).shares.filter(channel="wechat").count() == 2
+
+
+@pytest.mark.django_db
+def test_anonymous_cannot_like(anon_client):
+    note = NoteFactory()
+    assert_error(anon_client.post(f"/api/v1/notes/{note.pk}/like"), 401, "not_authenticated")
+    assert fresh(note).like_count == 0
+
+
+@requires_postgres()
+@pytest.mark.django_db(transaction=True)
+def test_fifty_parallel_likes_by_one_user_make_one_row():
+    note, fan = NoteFactory(), UserFactory()
+    results = run_together(
+        [lambda: interactions.note_like(note=fresh(note), user=User.objects.get(pk=fan.pk))] * 50
+    )
+    assert sum(r.changed for r in results) == 1
+    assert NoteLike.objects.filter(note=note).count() == 1
+    assert (fresh(note).like_count, fresh(note.author).like_collect_count) == (1, 1)
+
+
+@requires_postgres()
+@pytest.mark.django_db(transaction=True)
+def test_parallel_likes_by_many_users_and_collect_toggles_stay_exact():
+    note = NoteFactory()
+    fans = [UserFactory() for _ in range(16)]
+    jobs = [lambda u=u: interactions.note_like(note=fresh(note), user=u) for u in fans]
+    jobs += [lambda u=u: interactions.note_collect(note=fresh(note), user=u) for u in fans[:8]]
+    jobs += [lambda u=u: interactions.note_uncollect(note=fresh(note), user=u) for u in fans[:4]]
+    run_together(jobs)
+    note = fresh(note)
+    assert note.like_count == NoteLike.objects.filter(note=note).count() == 16
+    assert note.collect_count == NoteCollect.objects.filter(note=note).count()
+    assert fresh(note.author).like_collect_count == note.like_count + note.collect_count
+    for board in Board.objects.all():
+        assert board.note_count == board.collects.count()
+    assert Note.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_collect_adopts_an_existing_board_with_the_default_name(api):
+    legacy = BoardFactory(owner=api.user, name=interactions.DEFAULT_BOARD_NAME)
+    note = NoteFactory()
+    assert api.post(f"/api/v1/notes/{note.pk}/collect", {}, format="json").json()["active"] is True
+    legacy.refresh_from_db()
+    assert (legacy.is_default, legacy.note_count) == (True, 1)
+    assert Board.objects.filter(owner=api.user).count() == 1
