@@ -118,6 +118,19 @@ class Note(models.Model):
     lat = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
     lng = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     ai_assisted = models.BooleanField(default=False)
+    product = models.ForeignKey(
+        "shop.Product",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reviews",
+        help_text="Set on a review: the product reviewed.",
+    )
+    rating = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1-5, reviews only.")
+    is_verified_purchase = models.BooleanField(
+        default=False, help_text="Set by the shop when the author received the product."
+    )
+    tagged_products = models.ManyToManyField("shop.Product", through="NoteProduct", related_name="tagged_in")
     pinned_comment = models.ForeignKey(
         "Comment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -136,11 +149,16 @@ class Note(models.Model):
             models.Index(fields=["author", "-id"], name="note_author_recent"),
             models.Index(fields=["status", "publish_at"], name="note_schedule"),
             models.Index(fields=["status", "-published_at"], name="note_published_recent"),
+            models.Index(fields=["product", "-id"], name="note_product_reviews"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(lat__isnull=True, lng__isnull=True) | Q(lat__isnull=False, lng__isnull=False),
                 name="note_lat_lng_together",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(product__isnull=False, rating__gte=1, rating__lte=5),
+                name="note_rating_is_a_review",
             ),
         ]
 
@@ -164,6 +182,22 @@ class NoteMedia(models.Model):
 
     def __str__(self) -> str:
         return f"{self.note_id}#{self.position}: {self.media_id}"
+
+
+class NoteProduct(models.Model):
+    """A shop product tagged on a note ("grass planted"), in display order."""
+
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="product_tags")
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["note", "product"], name="note_product_once")]
+        indexes = [models.Index(fields=["product", "-note"], name="note_product_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.note_id} tags {self.product_id}"
 
 
 class NoteTopic(models.Model):

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from accounts.models import User
 from config.errors import NotFound
-from notes.models import Note, NoteCollect, NoteLike, NoteMedia, Topic
+from notes.models import Note, NoteCollect, NoteLike, NoteMedia, NoteProduct, Topic
 
 
 def _viewer_flags(viewer) -> dict:
@@ -28,8 +28,10 @@ def note_get_visible(*, note_id: int, viewer) -> Note:
     which would leak that a draft or private note exists)."""
     note = (
         notes_for_cards(viewer)
+        .select_related("product__store")
         .prefetch_related(
             Prefetch("note_media", queryset=NoteMedia.objects.select_related("media")),
+            Prefetch("product_tags", queryset=NoteProduct.objects.select_related("product__store")),
             "topics",
             Prefetch("mentions", queryset=User.objects.only("id", "username", "nickname")),
         )

@@ -39,3 +39,12 @@ def media_process(self, media_id: int):
             # again in place by ``Task.apply``, which is the retry we want there.
             return retry
         raise retry from exc
+
+
+@shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
+def notes_publish_due() -> int:
+    """Celery beat, every minute: publish scheduled notes whose time has come. Safe to overlap: the
+    service skips rows another run has locked, and a published note is no longer due."""
+    from notes.services import notes as note_services
+
+    return note_services.notes_publish_due()

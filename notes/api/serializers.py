@@ -8,6 +8,8 @@ from accounts.choices import Category
 from notes.api.media import MediaOut
 from notes.choices import PublishAction, Visibility
 from notes.models import Note
+from shop.api.serializers import ProductCardOut
+from shop.selectors import MAX_TAGGED_PRODUCTS
 
 
 class PlaceIO(serializers.Serializer):
@@ -41,6 +43,17 @@ class NoteIn(StrictSerializer):
     publish_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     place = PlaceIO(required=False, allow_null=True, default=None)
     ai_assisted = serializers.BooleanField(required=False, default=False)
+    product = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, default=None, help_text="Makes the note a review."
+    )
+    rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True, default=None)
+    products = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=MAX_TAGGED_PRODUCTS,
+        required=False,
+        default=list,
+        help_text="Shop products tagged on the note.",
+    )
 
     def validate(self, attrs):
         if not (attrs.get("title", "").strip() or attrs.get("body", "").strip()):
@@ -63,6 +76,16 @@ class NoteUpdateIn(StrictSerializer):
     publish_at = serializers.DateTimeField(required=False, allow_null=True)
     place = PlaceIO(required=False, allow_null=True)
     ai_assisted = serializers.BooleanField(required=False)
+    product = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    products = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=MAX_TAGGED_PRODUCTS, required=False
+    )
+
+    def validate(self, attrs):
+        if ("product" in attrs) != ("rating" in attrs):
+            raise serializers.ValidationError("Send product and rating together (null both to unset).")
+        return attrs
 
 
 class NoteCardOut(serializers.ModelSerializer):
@@ -110,6 +133,8 @@ class NoteOut(NoteCardOut):
     topics = TopicRefOut(many=True)
     mentions = MentionOut(many=True)
     place = serializers.SerializerMethodField()
+    product = ProductCardOut(allow_null=True)
+    products = serializers.SerializerMethodField()
 
     class Meta(NoteCardOut.Meta):
         fields = [
@@ -123,6 +148,10 @@ class NoteOut(NoteCardOut):
             "status",
             "publish_at",
             "ai_assisted",
+            "product",
+            "rating",
+            "is_verified_purchase",
+            "products",
             "share_count",
             "pinned_comment_id",
             "created_at",
@@ -133,6 +162,10 @@ class NoteOut(NoteCardOut):
     @extend_schema_field(MediaOut(many=True))
     def get_media(self, note):
         return MediaOut([nm.media for nm in note.note_media.all()], many=True, context=self.context).data
+
+    @extend_schema_field(ProductCardOut(many=True))
+    def get_products(self, note):
+        return ProductCardOut([tag.product for tag in note.product_tags.all()], many=True).data
 
     @extend_schema_field(PlaceIO(allow_null=True))
     def get_place(self, note):

@@ -44,6 +44,9 @@ class NoteCreateView(APIView):
             publish_at=v["publish_at"],
             place=_place(v["place"]),
             ai_assisted=v["ai_assisted"],
+            product_id=v["product"],
+            rating=v["rating"],
+            product_ids=v["products"],
         )
         response = _detail(request, note.pk)
         response.status_code = 201
@@ -71,6 +74,8 @@ class NoteDetailView(APIView):
             place=_place(v.pop("place", None)) if "place" in v else None,
             action=v.pop("action", None),
             publish_at=v.pop("publish_at", None),
+            review=(v.pop("product"), v.pop("rating")) if "product" in v else None,
+            product_ids=v.pop("products", None),
             data=v,
         )
         return _detail(request, note_id)

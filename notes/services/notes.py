@@ -20,8 +20,19 @@ from accounts.choices import Audience, NotificationVerb
 from accounts.models import Follow, User
 from config.errors import Conflict, Forbidden, InvalidInput
 from notes.choices import MediaKind, MediaStatus, NoteStatus, PublishAction
-from notes.models import Board, Media, Note, NoteMedia, NoteMention, NoteRevision, NoteTopic, Topic
+from notes.models import (
+    Board,
+    Media,
+    Note,
+    NoteMedia,
+    NoteMention,
+    NoteProduct,
+    NoteRevision,
+    NoteTopic,
+    Topic,
+)
 from notes.text import parse_mentions, parse_topics
+from shop import selectors as shop_selectors
 
 LIVE = NoteStatus.PUBLISHED
 COORD_STEP = Decimal("0.001")  # ~100 m: places are shown, homes are not pinpointed
@@ -135,6 +146,24 @@ def _set_text_links(note: Note) -> None:
     NoteMention.objects.bulk_create(NoteMention(note=note, user=u) for u in mentioned)
 
 
+def _review(product_id: int | None, rating: int | None):
+    """A review is a note with a product and a 1-5 rating: both or neither. Returns the product."""
+    if (product_id is None) != (rating is None):
+        raise InvalidInput(
+            "A review needs both a product and a rating.",
+            fields={"rating" if rating is None else "product": ["Required for a review."]},
+        )
+    return shop_selectors.product_get_reviewable(product_id=product_id) if product_id else None
+
+
+def _set_product_tags(note: Note, product_ids: list[int]) -> None:
+    products = shop_selectors.products_taggable(product_ids=product_ids)
+    NoteProduct.objects.filter(note=note).delete()
+    NoteProduct.objects.bulk_create(
+        NoteProduct(note=note, product=p, position=i) for i, p in enumerate(products)
+    )
+
+
 def _apply_action(note: Note, action: str, publish_at: datetime | None, now: datetime) -> None:
     """Set status for the author's requested action, given the media's state."""
     if action == PublishAction.DRAFT:
@@ -171,13 +200,21 @@ def note_create(
     publish_at: datetime | None = None,
     place: Place | None = None,
     ai_assisted: bool = False,
+    product_id: int | None = None,
+    rating: int | None = None,
+    product_ids: list[int] | None = None,
     now: datetime | None = None,
 ) -> Note:
-    """Create a note; publishing waits for its media (status ``processing``) when needed."""
+    """Create a note; publishing waits for its media (status ``processing``) when needed.
+
+    ``product_id`` + ``rating`` make it a review; ``product_ids`` tag shop products on it.
+    """
     now = now or timezone.now()
     media = _owned_media(author=author, media_ids=media_ids)
     place = place or Place()
     note = Note.objects.create(
+        product=_review(product_id, rating),
+        rating=rating,
         author=author,
         title=title,
         body=body,
@@ -190,6 +227,7 @@ def note_create(
         lng=_round(place.lng),
     )
     _set_media(note, media, cover_id)
+    _set_product_tags(note, product_ids or [])
     _set_text_links(note)
     _apply_action(note, action, publish_at, now)
     note.save()
@@ -211,9 +249,15 @@ def note_update(
     place: Place | None = None,
     action: str | None = None,
     publish_at: datetime | None = None,
+    review: tuple[int | None, int | None] | None = None,
+    product_ids: list[int] | None = None,
     now: datetime | None = None,
 ) -> Note:
-    """Edit a note. Title/body edits keep the previous text as a revision."""
+    """Edit a note. Title/body edits keep the previous text as a revision.
+
+    ``review`` is ``(product_id, rating)`` to set or ``(None, None)`` to stop being a review;
+    ``product_ids`` replaces the tagged products. ``None`` leaves either as it is.
+    """
     if editor.pk != note.author_id:
         raise Forbidden("Only the author can edit a note.")
     now = now or timezone.now()
@@ -234,6 +278,14 @@ def note_update(
         _set_media(note, _owned_media(author=editor, media_ids=media_ids), cover_id)
     elif cover_id is not None:
         _set_media(note, [nm.media for nm in note.note_media.select_related("media")], cover_id)
+    if review is not None:
+        reviewed_before = note.product_id
+        product_id, note.rating = review
+        note.product = _review(product_id, note.rating)
+        if note.product_id != reviewed_before:  # the shop's badge was for the product it checked
+            note.is_verified_purchase = False
+    if product_ids is not None:
+        _set_product_tags(note, product_ids)
     if place is not None:
         note.place_name, note.place_city = place.name, place.city
         note.lat, note.lng = _round(place.lat), _round(place.lng)

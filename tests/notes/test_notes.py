@@ -267,3 +267,16 @@ def test_user_notes_list_query_budget(client_for, anon_client):
         assert len(page["results"]) == size
         counts.append(len(ctx))
     assert counts[0] == counts[1] <= 4
+
+
+def test_beat_task_publishes_due_notes(api, settings):
+    from config.celery import app
+    from notes import tasks
+
+    assert settings.CELERY_BEAT_SCHEDULE["notes-publish-due"]["task"] == tasks.notes_publish_due.name
+    assert tasks.notes_publish_due.name in app.tasks
+    note = create(api, action="schedule", publish_at=(timezone.now() + timedelta(hours=1)).isoformat()).json()
+    Note.objects.filter(pk=note["id"]).update(publish_at=timezone.now() - timedelta(seconds=1))
+    assert tasks.notes_publish_due.delay().get() == 1
+    assert Note.objects.get(pk=note["id"]).status == NoteStatus.PUBLISHED
+    assert tasks.notes_publish_due.delay().get() == 0
