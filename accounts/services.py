@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import tasks
+from accounts import signals, tasks
 from accounts.choices import Category, NotificationVerb, ReviewStatus
 from accounts.models import Block, Brand, Follow, FollowRequest, KolCertification, Notification, User
 from config.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
@@ -128,6 +128,14 @@ def _avatar_store(*, user: User, upload) -> None:
         transaction.on_commit(lambda: storage.delete(old_name))
 
 
+def _send_follow_changed(follower_id: int, followee_id: int, following: bool) -> None:
+    transaction.on_commit(
+        lambda: signals.follow_changed.send(
+            sender=Follow, follower_id=follower_id, followee_id=followee_id, following=following
+        )
+    )
+
+
 def _follow_insert(*, follower: User, followee: User) -> bool:
     """Insert the Follow row and count it. Returns False when it already existed."""
     try:
@@ -136,6 +144,7 @@ def _follow_insert(*, follower: User, followee: User) -> bool:
     except IntegrityError:
         return False
     _bump({follower.pk: {"following_count": 1}, followee.pk: {"follower_count": 1}})
+    _send_follow_changed(follower.pk, followee.pk, True)
     return True
 
 
@@ -143,6 +152,7 @@ def _follow_remove(*, follower: User, followee: User) -> bool:
     deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
     if deleted:
         _bump({follower.pk: {"following_count": -1}, followee.pk: {"follower_count": -1}})
+        _send_follow_changed(follower.pk, followee.pk, False)
     return bool(deleted)
 
 
@@ -231,7 +241,11 @@ def block_create(*, blocker: User, blocked: User) -> bool:
         if deleted:
             counters[follower.pk]["following_count"] = -1
             counters[followee.pk]["follower_count"] = -1
+            _send_follow_changed(follower.pk, followee.pk, False)
     _bump(counters)
+    transaction.on_commit(
+        lambda: signals.block_created.send(sender=Block, blocker_id=blocker.pk, blocked_id=blocked.pk)
+    )
     return True
 
 

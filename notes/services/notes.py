@@ -19,6 +19,7 @@ from accounts import tasks as account_tasks
 from accounts.choices import Audience, NotificationVerb
 from accounts.models import Follow, User
 from config.errors import Conflict, Forbidden, InvalidInput
+from notes import signals
 from notes.choices import MediaKind, MediaStatus, NoteStatus, PublishAction
 from notes.models import (
     Board,
@@ -60,6 +61,12 @@ def _set_live(note: Note, live_before: bool) -> None:
     Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + delta)
     if live_now:
         _notify_mentions(note)
+    note_id, author_id = note.pk, note.author_id
+    transaction.on_commit(
+        lambda: signals.note_live_changed.send(
+            sender=Note, note_id=note_id, author_id=author_id, live=live_now
+        )
+    )
 
 
 def _notify_mentions(note: Note) -> None:
@@ -293,13 +300,11 @@ def note_update(
     if action is not None:
         _apply_action(note, action, publish_at, now)
     note.save()
-    if live_before:
+    if live_before:  # the current topics count the note again, as if it were still live...
         Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + 1)
-        if not _is_live(note):  # e.g. back to draft: undo what we just re-added, then the author's
-            Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") - 1)
-            User.objects.filter(pk=note.author_id).update(note_count=F("note_count") - 1)
-    else:
-        _set_live(note, live_before=False)
+    _set_live(note, live_before)  # ...so this settles a change of state like any other
+    if live_before and _is_live(note):
+        transaction.on_commit(lambda: signals.note_edited.send(sender=Note, note_id=note.pk))
     return note
 
 

@@ -376,3 +376,30 @@ def test_counters_match_rows_after_a_random_sequence_through_the_api(client_for)
         assert response.status_code in (200, 404), response.content
     assert_counters_match_rows()
     assert not follows_across_a_block().exists()
+
+
+@pytest.mark.django_db
+def test_relationship_signals_are_sent_after_commit(django_capture_on_commit_callbacks):
+    from accounts.signals import block_created, follow_changed
+
+    a, b = UserFactory(), UserFactory()
+    seen = []
+
+    def on_follow(sender, follower_id, followee_id, following, **kwargs):
+        seen.append(("follow", follower_id, followee_id, following))
+
+    def on_block(sender, blocker_id, blocked_id, **kwargs):
+        seen.append(("block", blocker_id, blocked_id))
+
+    follow_changed.connect(on_follow)
+    block_created.connect(on_block)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.follow_create(follower=a, followee=b)
+            services.follow_create(follower=a, followee=b)  # a repeat changes nothing: no signal
+        with django_capture_on_commit_callbacks(execute=True):
+            services.block_create(blocker=b, blocked=a)
+    finally:
+        follow_changed.disconnect(on_follow)
+        block_created.disconnect(on_block)
+    assert seen == [("follow", a.pk, b.pk, True), ("follow", a.pk, b.pk, False), ("block", b.pk, a.pk)]

@@ -280,3 +280,30 @@ def test_beat_task_publishes_due_notes(api, settings):
     assert tasks.notes_publish_due.delay().get() == 1
     assert Note.objects.get(pk=note["id"]).status == NoteStatus.PUBLISHED
     assert tasks.notes_publish_due.delay().get() == 0
+
+
+def test_signals_follow_the_note_life_cycle(api, django_capture_on_commit_callbacks):
+    from notes.signals import note_edited, note_live_changed
+
+    seen = []
+
+    def on_live(sender, note_id, author_id, live, **kwargs):
+        seen.append(("live", note_id, author_id, live))
+
+    def on_edit(sender, note_id, **kwargs):
+        seen.append(("edited", note_id))
+
+    note_live_changed.connect(on_live)
+    note_edited.connect(on_edit)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            note_id = create(api).json()["id"]
+        with django_capture_on_commit_callbacks(execute=True):
+            api.patch(f"/api/v1/notes/{note_id}", {"title": "新标题"}, format="json")
+        with django_capture_on_commit_callbacks(execute=True):
+            api.delete(f"/api/v1/notes/{note_id}")
+    finally:
+        note_live_changed.disconnect(on_live)
+        note_edited.disconnect(on_edit)
+    uid = api.user.pk
+    assert seen == [("live", note_id, uid, True), ("edited", note_id), ("live", note_id, uid, False)]
