@@ -60,9 +60,19 @@ def _bump(counters: dict[int, dict[str, int]]) -> None:
             User.objects.filter(pk=user_id).update(**deltas)
 
 
-def _notify_on_commit(*, recipient_id: int, actor_id: int | None, verb: str) -> None:
+def notify_after_commit(
+    *, recipient_id: int, actor_id: int | None, verb: str, target_type: str = "", target_id: int = 0
+) -> None:
+    """Have Celery write one notification once the current transaction commits (any app's services
+    call this; the task de-duplicates and drops self- and block-crossing notices)."""
     transaction.on_commit(
-        lambda: tasks.notification_deliver.delay(recipient_id=recipient_id, actor_id=actor_id, verb=verb)
+        lambda: tasks.notification_deliver.delay(
+            recipient_id=recipient_id,
+            actor_id=actor_id,
+            verb=verb,
+            target_type=target_type,
+            target_id=target_id,
+        )
     )
 
 
@@ -169,13 +179,13 @@ def follow_create(*, follower: User, followee: User) -> FollowResult:
     if followee.is_private:
         _, created = FollowRequest.objects.get_or_create(requester=follower, target=followee)
         if created:
-            _notify_on_commit(
+            notify_after_commit(
                 recipient_id=followee.pk, actor_id=follower.pk, verb=NotificationVerb.FOLLOW_REQUEST
             )
         return FollowResult(FollowState.REQUESTED, changed=created)
     created = _follow_insert(follower=follower, followee=followee)
     if created:
-        _notify_on_commit(recipient_id=followee.pk, actor_id=follower.pk, verb=NotificationVerb.FOLLOW)
+        notify_after_commit(recipient_id=followee.pk, actor_id=follower.pk, verb=NotificationVerb.FOLLOW)
     return FollowResult(FollowState.FOLLOWING, changed=created)
 
 
@@ -195,7 +205,7 @@ def follow_request_approve(*, target: User, requester: User) -> FollowResult:
     if not deleted:
         raise NotFound("No pending follow request from this user.")
     created = _follow_insert(follower=requester, followee=target)
-    _notify_on_commit(recipient_id=requester.pk, actor_id=target.pk, verb=NotificationVerb.FOLLOW_ACCEPTED)
+    notify_after_commit(recipient_id=requester.pk, actor_id=target.pk, verb=NotificationVerb.FOLLOW_ACCEPTED)
     return FollowResult(FollowState.FOLLOWING, changed=created)
 
 
@@ -210,7 +220,7 @@ def _follow_requests_accept_all(*, user: User) -> None:
     """A private account going public lets everyone who asked in."""
     for request in FollowRequest.objects.filter(target=user).select_related("requester"):
         if _follow_insert(follower=request.requester, followee=user):
-            _notify_on_commit(
+            notify_after_commit(
                 recipient_id=request.requester_id, actor_id=user.pk, verb=NotificationVerb.FOLLOW_ACCEPTED
             )
     FollowRequest.objects.filter(target=user).delete()
@@ -335,7 +345,9 @@ def certification_review(
         update_fields=["status", "decision_reason", "reviewed_by", "reviewed_at", "updated_at"]
     )
     User.objects.filter(pk=certification.user_id).update(is_kol_certified=approve)
-    _notify_on_commit(recipient_id=certification.user_id, actor_id=None, verb=NotificationVerb.CERTIFICATION)
+    notify_after_commit(
+        recipient_id=certification.user_id, actor_id=None, verb=NotificationVerb.CERTIFICATION
+    )
     return certification
 
 
@@ -376,5 +388,5 @@ def brand_review(*, brand: Brand, reviewer: User, approve: bool, reason: str = "
     brand.reviewed_by = reviewer
     brand.reviewed_at = timezone.now()
     brand.save(update_fields=["status", "decision_reason", "reviewed_by", "reviewed_at"])
-    _notify_on_commit(recipient_id=brand.owner_id, actor_id=None, verb=NotificationVerb.BRAND)
+    notify_after_commit(recipient_id=brand.owner_id, actor_id=None, verb=NotificationVerb.BRAND)
     return brand

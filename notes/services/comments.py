@@ -20,9 +20,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import tasks as account_tasks
 from accounts.choices import Audience, NotificationVerb
 from accounts.models import Block, Follow, User
+from accounts.services import notify_after_commit
 from config.errors import Forbidden, InvalidInput, NotFound
 from notes.models import Comment, CommentLike, Note
 from notes.services.interactions import ToggleResult
@@ -30,18 +30,6 @@ from notes.services.notes import _may_mention
 from notes.text import parse_mentions
 
 BODY_MAX = 1000
-
-
-def _notify(*, recipient_id: int, actor_id: int, verb: str, target_type: str, target_id: int) -> None:
-    transaction.on_commit(
-        lambda: account_tasks.notification_deliver.delay(
-            recipient_id=recipient_id,
-            actor_id=actor_id,
-            verb=verb,
-            target_type=target_type,
-            target_id=target_id,
-        )
-    )
 
 
 def _clean_body(body: str) -> str:
@@ -130,7 +118,7 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
 
     notified = {author.pk}
     if reply_to is None:
-        _notify(
+        notify_after_commit(
             recipient_id=note.author_id,
             actor_id=author.pk,
             verb=NotificationVerb.COMMENT,
@@ -139,7 +127,7 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
         )
         notified.add(note.author_id)
     else:
-        _notify(
+        notify_after_commit(
             recipient_id=reply_to_user_id,
             actor_id=author.pk,
             verb=NotificationVerb.REPLY,
@@ -149,7 +137,7 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
         notified.add(reply_to_user_id)
     for user in _mentioned_users(comment=comment, note=note):
         if user.pk not in notified:
-            _notify(
+            notify_after_commit(
                 recipient_id=user.pk,
                 actor_id=author.pk,
                 verb=NotificationVerb.MENTION,
@@ -214,7 +202,7 @@ def comment_like(*, comment: Comment, user: User) -> ToggleResult:
     created = _insert_like(comment=comment, user=user)
     if created:
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
-        _notify(
+        notify_after_commit(
             recipient_id=comment.author_id,
             actor_id=user.pk,
             verb=NotificationVerb.LIKE,

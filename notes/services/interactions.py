@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from accounts import tasks as account_tasks
 from accounts.choices import NotificationVerb
 from accounts.models import User
+from accounts.services import notify_after_commit
 from config.errors import NotFound
 from notes.models import Board, Note, NoteCollect, NoteLike, NoteShare
 
@@ -41,10 +41,8 @@ def _count(note: Note, field: str) -> int:
 
 
 def _notify(note: Note, actor: User, verb: str) -> None:
-    transaction.on_commit(
-        lambda: account_tasks.notification_deliver.delay(
-            recipient_id=note.author_id, actor_id=actor.pk, verb=verb, target_type="note", target_id=note.pk
-        )
+    notify_after_commit(
+        recipient_id=note.author_id, actor_id=actor.pk, verb=verb, target_type="note", target_id=note.pk
     )
 
 

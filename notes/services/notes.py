@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import tasks as account_tasks
 from accounts.choices import Audience, NotificationVerb
 from accounts.models import Follow, User
+from accounts.services import notify_after_commit
 from config.errors import Conflict, Forbidden, InvalidInput
 from notes import signals
 from notes.choices import MediaKind, MediaStatus, NoteStatus, PublishAction
@@ -72,14 +72,12 @@ def _set_live(note: Note, live_before: bool) -> None:
 def _notify_mentions(note: Note) -> None:
     user_ids = list(NoteMention.objects.filter(note=note).values_list("user_id", flat=True))
     for user_id in user_ids:
-        transaction.on_commit(
-            lambda uid=user_id: account_tasks.notification_deliver.delay(
-                recipient_id=uid,
-                actor_id=note.author_id,
-                verb=NotificationVerb.MENTION,
-                target_type="note",
-                target_id=note.pk,
-            )
+        notify_after_commit(
+            recipient_id=user_id,
+            actor_id=note.author_id,
+            verb=NotificationVerb.MENTION,
+            target_type="note",
+            target_id=note.pk,
         )
 
 
