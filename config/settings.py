@@ -19,7 +19,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 INSECURE_SECRET_KEY = "django-insecure-zhongcao-dev-only-change-me"
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY)
+SECRET_KEY = env.str("SECRET_KEY", default="") or INSECURE_SECRET_KEY
 if not DEBUG and SECRET_KEY == INSECURE_SECRET_KEY:
     raise ImproperlyConfigured("DEBUG=False needs a real SECRET_KEY in the environment.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])

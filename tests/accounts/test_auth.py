@@ -182,3 +182,50 @@ def test_token_of_a_deleted_user_is_refused_not_a_500(client_for):
     User.objects.filter(pk=user.pk).delete()
     assert_error(client.get("/api/v1/me"), 401, "authentication_failed")
     assert_error(client.get("/api/v1/brands"), 401, "authentication_failed")
+
+
+def _key_from_mail(mailoutbox, marker: str) -> str:
+    """The key allauth put in the frontend link of the newest email (``...marker/<key>``)."""
+    import re
+    from urllib.parse import unquote
+
+    match = re.search(re.escape(marker) + r"(\S+)", mailoutbox[-1].body)
+    assert match, mailoutbox[-1].body
+    return unquote(match.group(1))
+
+
+def test_password_reset_by_email_end_to_end(mailoutbox):
+    user = UserFactory(username="mei", email="mei@example.com")
+    client = APIClient()
+    requested = client.post(
+        "/_allauth/app/v1/auth/password/request", {"email": "mei@example.com"}, format="json"
+    )
+    assert requested.status_code == 200, requested.content
+    assert mailoutbox[-1].to == ["mei@example.com"]
+    key = _key_from_mail(mailoutbox, "password/reset/key/")
+
+    reset = client.post(
+        "/_allauth/app/v1/auth/password/reset", {"key": key, "password": NEW_PASSWORD}, format="json"
+    )
+    assert reset.status_code in (200, 401), reset.content  # 401: reset done, not logged in
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    login = APIClient().post(LOGIN, {"username": "mei", "password": NEW_PASSWORD}, format="json")
+    assert login.status_code == 200 and login.json()["meta"]["access_token"]
+    # The key is spent.
+    again = client.post(
+        "/_allauth/app/v1/auth/password/reset", {"key": key, "password": "An0ther-pass-x"}, format="json"
+    )
+    assert again.status_code == 400
+
+
+def test_email_verification_is_optional_and_works(mailoutbox):
+    from allauth.account.models import EmailAddress
+
+    response = signup(APIClient(), username="yue", email="yue@example.com")
+    assert response.status_code == 200  # optional verification: logged in at once
+    assert not EmailAddress.objects.get(email="yue@example.com").verified
+    key = _key_from_mail(mailoutbox, "verify-email/")
+    verified = APIClient().post("/_allauth/app/v1/auth/email/verify", {"key": key}, format="json")
+    assert verified.status_code in (200, 401), verified.content
+    assert EmailAddress.objects.get(email="yue@example.com").verified
