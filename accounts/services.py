@@ -124,6 +124,15 @@ def user_update_profile(*, user: User, data: dict, avatar=None) -> User:
     return user
 
 
+@transaction.atomic
+def user_set_active(*, user: User, active: bool) -> None:
+    """Deactivate (moderation) or reactivate an account. A deactivated user's access tokens stop
+    working at once (the API's authentication checks) and they vanish from every list
+    (``visible_to``); their rows stay, so reactivating restores everything."""
+    User.objects.filter(pk=user.pk).update(is_active=active)
+    user.is_active = active
+
+
 def _avatar_store(*, user: User, upload) -> None:
     """Decode the upload for real, crop it square and store a metadata-free WebP."""
     if upload.size > settings.AVATAR_MAX_BYTES:

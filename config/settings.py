@@ -209,11 +209,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "config.api.throttling.UserWriteThrottle",
+        "config.api.throttling.WriteScopedThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="300/min"),
         "user_write": env.str("THROTTLE_USER_WRITE", default="120/min"),
         "follow": env.str("THROTTLE_FOLLOW", default="60/min"),
+        "report": env.str("THROTTLE_REPORT", default="30/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

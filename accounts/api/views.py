@@ -11,7 +11,6 @@ from accounts import selectors, services
 from accounts.api import serializers as s
 from accounts.models import User
 from config.api.pagination import CursorPagination
-from config.api.throttling import WriteScopedThrottle
 
 
 class MeView(APIView):
@@ -97,9 +96,6 @@ class UserFollowView(APIView):
 
     permission_classes = [IsAuthenticated]
     throttle_scope = "follow"
-
-    def get_throttles(self):
-        return [*super().get_throttles(), WriteScopedThrottle()]
 
     @extend_schema(request=None, responses=s.FollowStateOut)
     def post(self, request, username):

@@ -66,3 +66,22 @@ def test_throttled_is_429(api, monkeypatch):
     response = api.patch("/api/v1/me", {"bio": "too many"}, format="json")
     assert_error(response, 429, "throttled")
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_scoped_write_throttle_applies_to_its_own_endpoint(api, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from tests.factories import UserFactory
+
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "follow": "2/min"}
+    )
+    people = UserFactory.create_batch(3)
+    for person in people[:2]:
+        assert api.post(f"/api/v1/users/{person.username}/follow").status_code == 200
+    assert_error(api.post(f"/api/v1/users/{people[2].username}/follow"), 429, "throttled")
+    assert api.get(f"/api/v1/users/{people[2].username}").status_code == 200  # reads are not throttled
+    assert (
+        api.patch("/api/v1/me", {"bio": "other writes keep their own budget"}, format="json").status_code
+        == 200
+    )
