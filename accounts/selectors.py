@@ -128,3 +128,8 @@ def brand_get_visible(*, slug: str, viewer) -> Brand:
 
 def brands_owned_by(*, user: User) -> QuerySet:
     return Brand.objects.filter(owner=user).select_related("owner")
+
+
+def users_for_cards(*, viewer) -> QuerySet:
+    """Users ``viewer`` may see, with the relationship flags their cards show (one query)."""
+    return User.objects.visible_to(viewer).annotate(**_relationship_annotations(viewer))

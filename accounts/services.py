@@ -115,6 +115,8 @@ def user_update_profile(*, user: User, data: dict, avatar=None) -> User:
         data = {**data, "interests": sorted(set(interests), key=list(Category.values).index)}
     was_private = user.is_private
     User.objects.filter(pk=user.pk).update(**data)
+    user_id, fields = user.pk, sorted(data)
+    transaction.on_commit(lambda: signals.profile_changed.send(sender=User, user_id=user_id, fields=fields))
     user.refresh_from_db()
     if was_private and not user.is_private:
         _follow_requests_accept_all(user=user)

@@ -10,3 +10,7 @@ follow_changed = Signal()
 
 #: ``blocker_id`` blocked ``blocked_id`` (follows both ways are already gone).
 block_created = Signal()
+
+#: ``user_id`` changed the profile ``fields`` (nickname, bio...) through ``user_update_profile``,
+#: which writes with ``update()`` and so sends no ``post_save``.
+profile_changed = Signal()

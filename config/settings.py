@@ -124,6 +124,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "notes-publish-due": {"task": "notes.tasks.notes_publish_due", "schedule": 60.0},
+    "trending-rollup": {"task": "notes.tasks.trending_rollup", "schedule": 300.0},
+    "feeds-score-changed": {"task": "notes.tasks.feeds_score_changed", "schedule": 30.0},
+    "feeds-decay-pass": {"task": "notes.tasks.feeds_decay_pass", "schedule": 600.0},
+    "feeds-trim": {"task": "notes.tasks.feeds_trim", "schedule": 3600.0},
 }
 
 # --- Storage --------------------------------------------------------------------------------
@@ -272,6 +276,44 @@ MEDIA_MAX_VIDEO_SECONDS = env.int("MEDIA_MAX_VIDEO_SECONDS", default=300)
 MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=40_000_000)
 NOTE_MAX_IMAGES = env.int("NOTE_MAX_IMAGES", default=18)
 
+# --- Search and trending --------------------------------------------------------------------
+# Deepest result a relevance- or popularity-sorted search pages to (offset pagination).
+SEARCH_MAX_RESULTS = env.int("SEARCH_MAX_RESULTS", default=1000)
+# Newest matching documents a search ranks (bounds the work of very common words).
+SEARCH_CANDIDATES = env.int("SEARCH_CANDIDATES", default=2000)
+SEARCH_HISTORY_LIMIT = env.int("SEARCH_HISTORY_LIMIT", default=20)  # queries shown per user
+SEARCH_HISTORY_DAYS = env.int("SEARCH_HISTORY_DAYS", default=90)  # older entries are pruned
+SEARCH_SUGGEST_LIMIT = env.int("SEARCH_SUGGEST_LIMIT", default=10)
+# Hot searches and hot topics: counts per bucket, summed over the window with a half-life decay.
+TRENDING_BUCKET_SECONDS = env.int("TRENDING_BUCKET_SECONDS", default=3600)
+TRENDING_WINDOW_HOURS = env.int("TRENDING_WINDOW_HOURS", default=24)
+TRENDING_HALF_LIFE_HOURS = env.float("TRENDING_HALF_LIFE_HOURS", default=6.0)  # 0: plain sum
+TRENDING_KEEP = env.int("TRENDING_KEEP", default=200)  # hot searches / hot topics kept per roll-up
+
+# --- Feeds ----------------------------------------------------------------------------------
+# Timelines, discovery scores and seen sets live in Redis when it is configured, else in the database.
+FEED_BACKEND = env.str("FEED_BACKEND", default="redis" if REDIS_URL else "db")
+FEED_REDIS_URL = env.str("FEED_REDIS_URL", default=REDIS_URL)
+FEED_REDIS_PREFIX = env.str("FEED_REDIS_PREFIX", default="feed:")
+FEED_TIMELINE_MAX = env.int("FEED_TIMELINE_MAX", default=800)  # note ids kept per timeline
+# Authors with this many followers are not fanned out to; their followers pull their notes at read
+# time. Reads pull authors above half of it, so an author hovering at the line loses nothing.
+FEED_PULL_THRESHOLD = env.int("FEED_PULL_THRESHOLD", default=20_000)
+FEED_BACKFILL = env.int("FEED_BACKFILL", default=20)  # recent notes a new follow brings in
+FEED_AUTHOR_DIVERSITY = env.int("FEED_AUTHOR_DIVERSITY", default=2)  # notes per author per page
+FEED_DISCOVER_CANDIDATES = env.int("FEED_DISCOVER_CANDIDATES", default=200)
+FEED_SEEN_DAYS = env.int("FEED_SEEN_DAYS", default=3)  # served notes are skipped this long
+FEED_SEEN_MAX = env.int("FEED_SEEN_MAX", default=1000)  # newest served notes remembered per reader
+FEED_RANK_HALF_LIFE_HOURS = env.float("FEED_RANK_HALF_LIFE_HOURS", default=36.0)
+FEED_NEW_NOTE_HOURS = env.float("FEED_NEW_NOTE_HOURS", default=12.0)  # the new-note boost fades over this
+FEED_DECAY_WINDOW_HOURS = env.int("FEED_DECAY_WINDOW_HOURS", default=48)
+FEED_NEARBY_RADIUS_KM = env.float("FEED_NEARBY_RADIUS_KM", default=5.0)
+FEED_NEARBY_MAX_RADIUS_KM = env.float("FEED_NEARBY_MAX_RADIUS_KM", default=50.0)
+# Where the ads app slots sponsored items into a discovery page (0-based positions), and the
+# dotted path of its provider; no provider, no ads.
+FEED_AD_SLOTS = env.list("FEED_AD_SLOTS", cast=int, default=[3, 11])
+FEED_ADS_PROVIDER = env.str("FEED_ADS_PROVIDER", default="")
+
 # --- I18n, security, logging ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Shanghai"
@@ -290,6 +332,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# `make bench` mounts its F_http floor (a bare JsonResponse view at /_bench/http). Never in production.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"

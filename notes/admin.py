@@ -1,12 +1,15 @@
 from django.contrib import admin, messages
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from config.errors import DomainError
-from notes.choices import NoteStatus
+from notes.choices import NoteStatus, ReportStatus, ReportTarget
+from notes.feeds import services as feed_services
 from notes.models import (
     Board,
     Comment,
+    HotSearch,
     Media,
     Note,
     NoteCollect,
@@ -14,12 +17,17 @@ from notes.models import (
     NoteMedia,
     NoteRevision,
     NoteShare,
+    Report,
     Topic,
+    TopicHeat,
 )
 from notes.services import boards as board_services
 from notes.services import comments as comment_services
 from notes.services import media as media_services
+from notes.services import reports as report_services
 from notes.services.notes import note_moderate
+
+LIMITED_REACH = 0.2
 
 # --- Media ----------------------------------------------------------------------------------
 
@@ -131,7 +139,7 @@ class NoteAdmin(admin.ModelAdmin):
         "updated_at",
         "deleted_at",
     )
-    actions = ("hide_notes", "restore_notes")
+    actions = ("hide_notes", "restore_notes", "limit_reach", "restore_reach")
 
     def _moderate(self, request, queryset, *, hide: bool) -> None:
         for note in queryset:
@@ -146,6 +154,19 @@ class NoteAdmin(admin.ModelAdmin):
     @admin.action(description="Restore selected hidden notes", permissions=["change"])
     def restore_notes(self, request, queryset):
         self._moderate(request, queryset.filter(status=NoteStatus.HIDDEN), hide=False)
+
+    def _reach(self, request, queryset, reach: float) -> None:
+        changed = sum(feed_services.note_set_reach(note=note, reach=reach) is not None for note in queryset)
+        message = f"Discovery reach of {changed} note(s) set to {reach:g}."
+        self.message_user(request, message, messages.SUCCESS)
+
+    @admin.action(description="Limit discovery reach (x0.2, followers still see it)", permissions=["change"])
+    def limit_reach(self, request, queryset):
+        self._reach(request, queryset, LIMITED_REACH)
+
+    @admin.action(description="Restore full discovery reach", permissions=["change"])
+    def restore_reach(self, request, queryset):
+        self._reach(request, queryset, 1.0)
 
 
 @admin.register(Topic)
@@ -287,3 +308,115 @@ class CommentAdmin(admin.ModelAdmin):
     def soft_delete(self, request, queryset):
         done = sum(comment_services.comment_remove(comment=comment) for comment in queryset)
         self.message_user(request, f"{done} comment(s) deleted.", messages.SUCCESS)
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+REPORT_TARGET_ADMIN = {
+    ReportTarget.NOTE: "admin:notes_note_change",
+    ReportTarget.COMMENT: "admin:notes_comment_change",
+    ReportTarget.USER: "admin:accounts_user_change",
+}
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """The moderation queue. Taking a report down hides the note, removes the comment or
+    deactivates the user, and closes every open report on the same target; dismissing closes them
+    and leaves the content."""
+
+    list_display = ("id", "target", "reason", "status", "reporter", "created_at", "resolved_by")
+    list_filter = ("status", "target_type", "reason", "created_at")
+    search_fields = ("detail", "reporter__username", "=target_id")
+    list_select_related = ("reporter", "resolved_by")
+    date_hierarchy = "created_at"
+    ordering = ("-id",)
+    actions = ("take_down", "dismiss")
+    readonly_fields = (
+        "reporter",
+        "target",
+        "reason",
+        "detail",
+        "status",
+        "resolved_by",
+        "resolved_at",
+        "created_at",
+    )
+    exclude = ("target_type", "target_id")
+
+    @admin.display(description="target")
+    def target(self, report):
+        url = reverse(REPORT_TARGET_ADMIN[report.target_type], args=[report.target_id])
+        return format_html('<a href="{}">{} {}</a>', url, report.get_target_type_display(), report.target_id)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # reports are the moderation record
+
+    def _resolve(self, request, queryset, *, take_down: bool) -> None:
+        closed = 0
+        for report in queryset.filter(status=ReportStatus.OPEN):
+            report.refresh_from_db()  # an earlier one may have closed it with its target
+            if report.status == ReportStatus.OPEN:
+                closed += report_services.report_resolve(
+                    report=report, moderator=request.user, take_down=take_down
+                )
+        self.message_user(request, f"{closed} open report(s) closed.", messages.SUCCESS)
+
+    @admin.action(description="Take down the reported content (closes its reports)", permissions=["change"])
+    def take_down(self, request, queryset):
+        self._resolve(request, queryset, take_down=True)
+
+    @admin.action(description="Dismiss (leave the content, close its reports)", permissions=["change"])
+    def dismiss(self, request, queryset):
+        self._resolve(request, queryset, take_down=False)
+
+
+# --- Search and trending ----------------------------------------------------------------------
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by the roll-up, never by hand. (Users' search histories are deliberately not in the
+    admin: they are personal, and their owners list and clear them through the API.)"""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HotSearch)
+class HotSearchAdmin(_ReadOnlyAdmin):
+    """The hot searches as of the last roll-up (every few minutes, over the trending window)."""
+
+    list_display = ("rank", "query", "score", "computed_at")
+    search_fields = ("query",)
+    ordering = ("rank",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the next roll-up would bring it back; fix the cause instead
+
+
+@admin.register(TopicHeat)
+class TopicHeatAdmin(_ReadOnlyAdmin):
+    """Topic use over the trending window as of the last roll-up. Pin or suppress a topic on the
+    topic itself."""
+
+    list_display = ("topic", "score", "is_pinned", "is_suppressed", "computed_at")
+    list_select_related = ("topic",)
+    search_fields = ("topic__name",)
+    ordering = ("-score",)
+
+    @admin.display(boolean=True)
+    def is_pinned(self, heat):
+        return heat.topic.is_pinned
+
+    @admin.display(boolean=True)
+    def is_suppressed(self, heat):
+        return heat.topic.is_suppressed
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -32,3 +32,38 @@ class PublishAction(models.TextChoices):
     DRAFT = "draft", "Save as draft"
     PUBLISH = "publish", "Publish now (as soon as the media are ready)"
     SCHEDULE = "schedule", "Publish at publish_at"
+
+
+class ReportTarget(models.TextChoices):
+    NOTE = "note", "Note"
+    COMMENT = "comment", "Comment"
+    USER = "user", "User"
+
+
+class ReportReason(models.TextChoices):
+    SPAM = "spam", "Spam or scam"
+    HARASSMENT = "harassment", "Harassment or hate"
+    INAPPROPRIATE = "inappropriate", "Sexual or violent content"
+    MISINFORMATION = "misinformation", "False information"
+    UNDISCLOSED_AD = "undisclosed_ad", "Undisclosed advertising"
+    INFRINGEMENT = "infringement", "Copyright or trademark infringement"
+    OTHER = "other", "Something else"
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACTIONED = "actioned", "Actioned"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class SearchType(models.TextChoices):
+    NOTES = "notes", "Notes"
+    USERS = "users", "Users"
+    PRODUCTS = "products", "Products"
+    TOPICS = "topics", "Topics"
+
+
+class SearchSort(models.TextChoices):
+    RELEVANCE = "relevance", "Best match"
+    LATEST = "latest", "Newest first"
+    POPULAR = "popular", "Most popular"

@@ -16,9 +16,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
-from accounts.demo import DemoContext, Step
+from accounts import services as account_services
+from accounts.demo import STAFF_LOGINS, DemoContext, Step
 from config.errors import DomainError
-from notes.models import Board, Comment, Note
+from notes.choices import NoteStatus
+from notes.feeds import fanout, scoring
+from notes.models import Board, Comment, Note, NoteScore
 from notes.services import boards, comments, interactions
 from notes.services import notes as note_services
 from notes.services.media import media_process, media_upload
@@ -213,7 +216,32 @@ def _comment(note: Note, author, body: str, reply_to: Comment | None = None) -> 
     return 1
 
 
+#: Whom the staff logins follow once there are notes, so that their following feed is not empty
+#: (the accounts step keeps them out of the follow graph; a feed to look at is worth the exception).
+STAFF_FOLLOWS = ("kol", "xiaohong", "brand")
+
+
+def seed_feeds(ctx: DemoContext) -> None:
+    """Every demo login gets something in each feed: the staff logins follow a few creators, then
+    the timelines of the demo people, and every discovery score, place and reader profile, are
+    rebuilt from the rows the earlier steps wrote (a rerun rebuilds the same)."""
+    people = [user.pk for user in ctx.users.values()]
+    if Note.objects.filter(author_id__in=people, status=NoteStatus.PUBLISHED).exists():
+        for staff in sorted(STAFF_LOGINS & set(ctx.users)):
+            for name in STAFF_FOLLOWS:
+                if name in ctx.users and not ctx.users[name].is_private:
+                    account_services.follow_create(follower=ctx.users[staff], followee=ctx.users[name])
+    timelines = fanout.timelines_rebuild(user_ids=people)
+    scoring.scores_rebuild()
+    ranked = NoteScore.objects.filter(rankable=True)
+    ctx.summary.append(
+        f"feeds: {timelines} timelines, {ranked.count()} notes ranked for discovery, "
+        f"{ranked.exclude(lat=None).count()} on the map"
+    )
+
+
 STEPS: list[tuple[str, Step]] = [
     ("notes", seed_notes),
     ("engage", seed_engagement),
+    ("feeds", seed_feeds),
 ]

@@ -6,7 +6,15 @@ from django.db.models import Exists, OuterRef, Q
 
 from accounts.choices import Category
 from accounts.models import Block, Follow
-from notes.choices import MediaKind, MediaStatus, NoteStatus, Visibility
+from notes.choices import (
+    MediaKind,
+    MediaStatus,
+    NoteStatus,
+    ReportReason,
+    ReportStatus,
+    ReportTarget,
+    Visibility,
+)
 
 
 class Media(models.Model):
@@ -352,3 +360,39 @@ class CommentLike(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} likes comment {self.comment_id}"
+
+
+class Report(models.Model):
+    """Someone flags a note, comment or user; moderators action or dismiss it in the admin. One
+    open report per (reporter, target): reporting again while it is open changes nothing."""
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
+    target_type = models.CharField(max_length=10, choices=ReportTarget.choices)
+    target_id = models.PositiveBigIntegerField()
+    reason = models.CharField(max_length=20, choices=ReportReason.choices)
+    detail = models.TextField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "target_type", "target_id"],
+                condition=models.Q(status="open"),
+                name="report_one_open_per_reporter",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "target_type", "target_id"], name="report_queue")]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk}: {self.target_type} {self.target_id} ({self.reason})"
+
+
+# Search documents, history and trending tables, and the feeds' timelines, scores and reader state,
+# live in their own modules (kept apart for size).
+from notes.feeds.models import *  # noqa: E402, F403
+from notes.search.models import *  # noqa: E402, F403

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from config.errors import NotFound
@@ -32,12 +33,22 @@ def note_get_visible(*, note_id: int, viewer) -> Note:
         .prefetch_related(
             Prefetch("note_media", queryset=NoteMedia.objects.select_related("media")),
             Prefetch("product_tags", queryset=NoteProduct.objects.select_related("product__store")),
-            "topics",
+            Prefetch("topics", queryset=Topic.objects.order_by("notetopic__id")),  # as written
             Prefetch("mentions", queryset=User.objects.only("id", "username", "nickname")),
         )
         .filter(pk=note_id)
         .first()
     )
+    if note is None:
+        raise NotFound("No such note.")
+    return note
+
+
+def note_get_for_interaction(*, note_id: int, viewer) -> Note:
+    """A note ``viewer`` may see, for a like, collect or share: the note row alone, in one query
+    (``note_get_visible`` also fetches the detail page's media, topics, mentions and products);
+    404 otherwise."""
+    note = Note.objects.visible_to(viewer).filter(pk=note_id).first()
     if note is None:
         raise NotFound("No such note.")
     return note
@@ -64,4 +75,12 @@ def topic_get(*, name: str) -> Topic:
 
 
 def topics_trending(*, limit: int = 20) -> QuerySet:
-    return Topic.objects.filter(is_suppressed=False).order_by("-is_pinned", "-note_count", "id")[:limit]
+    """Hot topics: pinned ones first, then by use in live public notes over the sliding window (as
+    of the last roll-up, see ``notes.search.trending``), then, so that a quiet hour still shows a
+    list, the most used of all time. Suppressed topics never show, pinned or not."""
+    return (
+        Topic.objects.filter(is_suppressed=False)
+        .filter(Q(is_pinned=True) | Q(heat__isnull=False) | Q(note_count__gt=0))
+        .annotate(heat_score=Coalesce("heat__score", 0.0))
+        .order_by("-is_pinned", "-heat_score", "-note_count", "id")[:limit]
+    )

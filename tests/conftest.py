@@ -4,10 +4,13 @@ in through the real allauth headless endpoints and carry a real JWT."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
+from accounts.moderation import MODERATORS_GROUP
 from tests.factories import UserFactory
 from tests.factories.accounts import PASSWORD
 
@@ -77,3 +80,13 @@ def client_for(db):
 @pytest.fixture
 def api(client_for, user) -> ApiClient:
     return client_for(user)
+
+
+@pytest.fixture
+def moderator_admin(db) -> Client:
+    """A browser session in the admin as a staff member of the Moderators group (no superuser)."""
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    client = Client()
+    client.force_login(user)
+    return client

@@ -199,3 +199,9 @@ class TopicOut(serializers.Serializer):
     name = serializers.CharField()
     note_count = serializers.IntegerField()
     is_pinned = serializers.BooleanField()
+
+
+class TrendingTopicOut(TopicOut):
+    heat = serializers.FloatField(
+        source="heat_score", help_text="Use in live notes over the trending window, recent use weighing more."
+    )

@@ -1,10 +1,13 @@
 from django.urls import include, path
 
-from notes.api import views
+from notes.api import reports, views
 
 urlpatterns = [
     path("", include("notes.api.media_urls")),
     path("", include("notes.api.social_urls")),
+    path("", include("notes.api.search_urls")),
+    path("", include("notes.api.feeds_urls")),
+    path("reports", reports.ReportCreateView.as_view(), name="reports"),
     path("notes", views.NoteCreateView.as_view(), name="notes"),
     path("notes/<int:note_id>", views.NoteDetailView.as_view(), name="note-detail"),
     path("notes/<int:note_id>/like", views.NoteLikeView.as_view(), name="note-like"),

@@ -92,12 +92,12 @@ class NoteLikeView(APIView):
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def post(self, request, note_id):
-        note = selectors.note_get_visible(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_interaction(note_id=note_id, viewer=request.user)
         return Response(s.ToggleOut(interactions.note_like(note=note, user=request.user)).data)
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def delete(self, request, note_id):
-        note = selectors.note_get_visible(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_interaction(note_id=note_id, viewer=request.user)
         return Response(s.ToggleOut(interactions.note_unlike(note=note, user=request.user)).data)
 
 
@@ -108,7 +108,7 @@ class NoteCollectView(APIView):
 
     @extend_schema(request=s.CollectIn, responses=s.ToggleOut)
     def post(self, request, note_id):
-        note = selectors.note_get_visible(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_interaction(note_id=note_id, viewer=request.user)
         data = s.CollectIn(data=request.data)
         data.is_valid(raise_exception=True)
         board_id = data.validated_data["board"]
@@ -119,7 +119,7 @@ class NoteCollectView(APIView):
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def delete(self, request, note_id):
-        note = selectors.note_get_visible(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_interaction(note_id=note_id, viewer=request.user)
         return Response(s.ToggleOut(interactions.note_uncollect(note=note, user=request.user)).data)
 
 
@@ -128,7 +128,7 @@ class NoteShareView(APIView):
 
     @extend_schema(request=s.ShareIn, responses=s.ShareOut)
     def post(self, request, note_id):
-        note = selectors.note_get_visible(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_interaction(note_id=note_id, viewer=request.user)
         data = s.ShareIn(data=request.data)
         data.is_valid(raise_exception=True)
         count = interactions.note_share(note=note, user=request.user, channel=data.validated_data["channel"])
@@ -160,9 +160,10 @@ class TopicNotesView(generics.ListAPIView):
 
 
 class TrendingTopicsView(generics.ListAPIView):
-    """Pinned topics first, then the most used; suppressed topics never show."""
+    """Hot topics: pinned first, then the hottest over the trending window, then the most used;
+    suppressed topics never show."""
 
-    serializer_class = s.TopicOut
+    serializer_class = s.TrendingTopicOut
     pagination_class = None
 
     def get_queryset(self):

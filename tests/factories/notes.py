@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from notes.choices import MediaKind, MediaStatus, NoteStatus
 from notes.models import Board, Comment, Media, Note, NoteMedia
+from notes.services.notes import note_create
 from tests.factories.accounts import UserFactory
 
 
@@ -70,3 +71,11 @@ class CommentFactory(factory.django.DjangoModelFactory):
     note = factory.SubFactory(NoteFactory)
     author = factory.SubFactory(UserFactory)
     body = factory.Sequence(lambda n: f"Comment {n}")
+
+
+def live_note(*, author=None, **fields) -> Note:
+    """A public note published through ``note_create``, so its author's counters are right."""
+    author = author or UserFactory()
+    media = MediaFactory(owner=author)
+    fields = {"title": "Hello", "body": "#topic", **fields}
+    return note_create(author=author, media_ids=[media.pk], **fields)

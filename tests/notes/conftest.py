@@ -139,3 +139,6 @@ def make_gps_exif():
 @pytest.fixture
 def make_png_claiming():
     return png_claiming
+
+
+from tests.notes.feeds_support import committed, feed_backend, redis_trips  # noqa: E402, F401  (feeds fixtures)

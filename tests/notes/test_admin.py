@@ -1,40 +1,20 @@
 """Moderators work on notes in the admin: the hide/restore actions go through the service."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from accounts.models import User
-from accounts.moderation import MODERATORS_GROUP
 from notes.choices import NoteStatus
 from notes.models import Note
-from notes.services import notes as note_services
 from tests.factories import UserFactory
-from tests.factories.notes import MediaFactory
+from tests.factories.notes import live_note
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def moderator():
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def live_note(**kwargs):
-    author = UserFactory()
-    media = MediaFactory(owner=author)
-    return note_services.note_create(
-        author=author, media_ids=[media.pk], title="Hello", body="#topic", **kwargs
-    )
-
-
-def test_moderators_can_list_and_search_notes(moderator):
+def test_moderators_can_list_and_search_notes(moderator_admin):
     note = live_note()
-    response = moderator.get("/admin/notes/note/", {"q": "Hello"})
+    response = moderator_admin.get("/admin/notes/note/", {"q": "Hello"})
     assert response.status_code == 200
     assert f"/admin/notes/note/{note.pk}/change/" in response.content.decode()
     for path in (
@@ -43,17 +23,17 @@ def test_moderators_can_list_and_search_notes(moderator):
         "/admin/notes/topic/",
         "/admin/notes/media/",
     ):
-        assert moderator.get(path).status_code == 200, path
+        assert moderator_admin.get(path).status_code == 200, path
 
 
-def test_hide_and_restore_actions_keep_counters(moderator):
+def test_hide_and_restore_actions_keep_counters(moderator_admin):
     note = live_note()
     assert User.objects.get(pk=note.author_id).note_count == 1
-    moderator.post("/admin/notes/note/", {"action": "hide_notes", "_selected_action": [note.pk]})
+    moderator_admin.post("/admin/notes/note/", {"action": "hide_notes", "_selected_action": [note.pk]})
     note.refresh_from_db()
     assert note.status == NoteStatus.HIDDEN
     assert User.objects.get(pk=note.author_id).note_count == 0
-    moderator.post("/admin/notes/note/", {"action": "restore_notes", "_selected_action": [note.pk]})
+    moderator_admin.post("/admin/notes/note/", {"action": "restore_notes", "_selected_action": [note.pk]})
     assert Note.objects.get(pk=note.pk).status == NoteStatus.PUBLISHED
     assert User.objects.get(pk=note.author_id).note_count == 1
 

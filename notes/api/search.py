@@ -1,0 +1,227 @@
+"""Search API: ``search``, ``search/suggest``, ``search/history``, ``search/hot``.
+
+``GET search`` answers ``{"type", "results", "next", "previous"}`` whatever the type, ``results``
+holding note cards, user summaries, product cards or topics. Paging: ``sort=latest`` is keyset
+(cursor) pagination on the newest-first order, stable under inserts like every other list;
+``relevance`` and ``popular`` orders are computed per request (a rank, live counters), so there the
+opaque ``cursor`` carries an offset, capped at ``SEARCH_MAX_RESULTS`` results.
+"""
+
+from __future__ import annotations
+
+from base64 import b64decode, b64encode
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from rest_framework import pagination, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+from accounts.api.serializers import UserSummaryOut
+from config.api.pagination import CursorPagination
+from notes.api.serializers import NoteCardOut, TopicOut
+from notes.choices import SearchSort, SearchType
+from notes.search import selectors
+from notes.search import services as search_services
+from notes.search.segmentation import MAX_QUERY_LENGTH
+from shop.api.serializers import ProductCardOut
+
+RESULT_SERIALIZERS = {
+    SearchType.NOTES: NoteCardOut,
+    SearchType.USERS: UserSummaryOut,
+    SearchType.PRODUCTS: ProductCardOut,
+    SearchType.TOPICS: TopicOut,
+}
+
+
+class RankedPagination(pagination.BasePagination):
+    """Offset pages behind an opaque cursor, for orders recomputed on every request. Fetches one
+    row more than the page to know whether there is a next page (no COUNT)."""
+
+    page_size = settings.API_PAGE_SIZE
+    max_page_size = settings.API_MAX_PAGE_SIZE
+    page_size_query_param = "page_size"
+    cursor_query_param = "cursor"
+
+    def _decode(self, request) -> int:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return 0
+        try:
+            offset = int(b64decode(encoded.encode("ascii"), validate=True).decode("ascii").removeprefix("o="))
+        except (ValueError, UnicodeError):
+            raise NotFound("Invalid cursor") from None
+        if not 0 <= offset < settings.SEARCH_MAX_RESULTS:
+            raise NotFound("Invalid cursor")
+        return offset
+
+    def _link(self, offset: int) -> str:
+        if offset <= 0:
+            return remove_query_param(self.base_url, self.cursor_query_param)
+        cursor = b64encode(f"o={offset}".encode("ascii")).decode("ascii")
+        return replace_query_param(self.base_url, self.cursor_query_param, cursor)
+
+    def get_page_size(self, request) -> int:
+        try:
+            size = int(request.query_params[self.page_size_query_param])
+        except (KeyError, ValueError):
+            return self.page_size
+        return min(size, self.max_page_size) if size > 0 else self.page_size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.base_url = request.build_absolute_uri()
+        self.offset = self._decode(request)
+        self.requested_size = self.get_page_size(request)
+        self.size = min(self.requested_size, settings.SEARCH_MAX_RESULTS - self.offset)
+        rows = list(queryset[self.offset : self.offset + self.size + 1])
+        self.has_next = len(rows) > self.size and self.offset + self.size < settings.SEARCH_MAX_RESULTS
+        return rows[: self.size]
+
+    def get_next_link(self):
+        return self._link(self.offset + self.size) if self.has_next else None
+
+    def get_previous_link(self):
+        return self._link(self.offset - self.requested_size) if self.offset > 0 else None
+
+
+def _paginator(type_: str, sort: str):
+    if sort != SearchSort.LATEST:
+        return RankedPagination()
+    paginator = CursorPagination()
+    paginator.ordering = selectors.ORDERINGS[type_, sort]
+    return paginator
+
+
+class SearchIn(serializers.Serializer):
+    q = serializers.CharField(max_length=MAX_QUERY_LENGTH, help_text="What to look for, Chinese or English.")
+    type = serializers.ChoiceField(choices=SearchType.choices, default=SearchType.NOTES)
+    sort = serializers.ChoiceField(choices=SearchSort.choices, default=SearchSort.RELEVANCE)
+
+
+def _page(name: str, item: serializers.Serializer, kind: str) -> type[serializers.Serializer]:
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "__doc__": f"A page of {kind} matching the query.",
+            "type": serializers.CharField(help_text=f'Always "{kind}".'),
+            "results": item,
+            "next": serializers.URLField(allow_null=True, help_text="The next page, or null."),
+            "previous": serializers.URLField(allow_null=True, help_text="The previous page, or null."),
+        },
+    )
+
+
+SEARCH_PAGES = {
+    SearchType.NOTES.value: _page("SearchNotesPage", NoteCardOut(many=True), "notes"),
+    SearchType.USERS.value: _page("SearchUsersPage", UserSummaryOut(many=True), "users"),
+    SearchType.PRODUCTS.value: _page("SearchProductsPage", ProductCardOut(many=True), "products"),
+    SearchType.TOPICS.value: _page("SearchTopicsPage", TopicOut(many=True), "topics"),
+}
+
+
+class SearchView(APIView):
+    """Search notes, users, products or topics. Results honour visibility and blocks; a signed-in
+    user's first page is added to their search history."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            SearchIn,
+            OpenApiParameter("cursor", str, description="Opaque position from `next`/`previous`."),
+            OpenApiParameter("page_size", int, description=f"1-{settings.API_MAX_PAGE_SIZE}, default 20."),
+        ],
+        responses=PolymorphicProxySerializer(
+            component_name="SearchPage",
+            serializers=SEARCH_PAGES,
+            resource_type_field_name="type",
+        ),
+    )
+    def get(self, request):
+        params = SearchIn(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        type_, sort, query = (params.validated_data[k] for k in ("type", "sort", "q"))
+        queryset = selectors.search(type=type_, query=query, sort=sort, viewer=request.user)
+        paginator = _paginator(type_, sort)
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        if request.user.is_authenticated and paginator.cursor_query_param not in request.query_params:
+            search_services.search_record(user=request.user, query=query, found=bool(page))
+        results = RESULT_SERIALIZERS[type_](page, many=True, context={"request": request}).data
+        return Response(
+            {
+                "type": type_,
+                "results": results,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+            }
+        )
+
+
+class SuggestIn(serializers.Serializer):
+    q = serializers.CharField(max_length=MAX_QUERY_LENGTH, help_text="What has been typed so far.")
+
+
+class SuggestionOut(serializers.Serializer):
+    text = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["query", "topic"], help_text="A hot search to run, or a topic (shown with #)."
+    )
+
+
+class SuggestView(APIView):
+    """Completions while typing: hot searches and topics that start with `q`."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[SuggestIn], responses=SuggestionOut(many=True))
+    def get(self, request):
+        params = SuggestIn(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        suggestions = selectors.search_suggest(query=params.validated_data["q"])
+        return Response(SuggestionOut(suggestions, many=True).data)
+
+
+class SearchHistoryOut(serializers.Serializer):
+    query = serializers.CharField()
+    searched_at = serializers.DateTimeField()
+
+
+class SearchHistoryView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        description="Your own recent searches, distinct, newest first (at most `SEARCH_HISTORY_LIMIT`).",
+        responses=SearchHistoryOut(many=True),
+    )
+    def get(self, request):
+        rows = selectors.search_history_for(user=request.user)
+        return Response(SearchHistoryOut(rows, many=True).data)
+
+    @extend_schema(
+        description="Clear your search history, or forget one query with `?q=`.",
+        parameters=[OpenApiParameter("q", str, description="Forget only this query (else everything).")],
+        responses={204: None},
+    )
+    def delete(self, request):
+        search_services.search_history_delete(user=request.user, query=request.query_params.get("q"))
+        return Response(status=204)
+
+
+class HotSearchOut(serializers.Serializer):
+    rank = serializers.IntegerField()
+    query = serializers.CharField()
+    score = serializers.FloatField(help_text="Searches in the window, recent ones weighing more.")
+
+
+class HotSearchesView(APIView):
+    """The hot searches (热搜) as of the last roll-up, hottest first."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=HotSearchOut(many=True))
+    def get(self, request):
+        return Response(HotSearchOut(selectors.hot_searches(), many=True).data)

@@ -1,0 +1,264 @@
+"""Where the discovery feed reads ranks from and writes what readers saw, chosen like timelines by
+``settings.FEED_BACKEND``.
+
+* :class:`RedisRankStore`: sorted sets ``rank:all`` and ``rank:c:<category>`` of rankable notes
+  scored by ``rank``, each member ``<note>:<author>:<category>:<topic.topic...>`` so that candidates
+  come back with everything personalisation and diversity need in one round trip; per reader a
+  sorted set ``seen:<user>`` (note -> time served, capped at ``FEED_SEEN_MAX``); a hash ``imp`` of
+  impressions per note. A discovery page costs two round trips: candidates + seen, then the write
+  of what was served. A scored note costs a constant number of commands (two ``ZADD``, plus two
+  ``ZREM`` when its category or topics changed).
+* :class:`DatabaseRankStore`: ``NoteScore`` is the rank index itself; one query returns the
+  candidates as ready cards (visibility, seen and turned-down notes filtered in SQL), and
+  ``SeenNote`` rows record what was served (and count as impressions).
+
+``NoteScore`` rows are written by :mod:`notes.feeds.scoring` in both modes: they hold the features
+and the rank, which the nearby feed and rebuilds read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q
+
+from notes.feeds import redisconn
+from notes.feeds.ranking import Candidate, Reader
+from notes.models import Note, NoteScore, SeenNote
+from notes.selectors import notes_for_cards
+
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class RankRow:
+    """What a rank store needs of a note's score."""
+
+    note_id: int
+    author_id: int
+    category: str
+    topic_ids: tuple[int, ...]
+    rank: float
+    rankable: bool
+
+    @classmethod
+    def of(cls, score: NoteScore) -> RankRow:
+        return cls(
+            score.note_id, score.author_id, score.category, tuple(score.topic_ids), score.rank, score.rankable
+        )
+
+    def member(self) -> str:
+        return f"{self.note_id}:{self.author_id}:{self.category}:{'.'.join(map(str, self.topic_ids))}"
+
+
+def candidate_from_member(member: str, rank: float) -> Candidate:
+    note, author, category, topics = member.split(":")
+    return Candidate(
+        note_id=int(note),
+        author_id=int(author),
+        rank=rank,
+        category=category,
+        topic_ids=tuple(int(t) for t in topics.split(".") if t),
+    )
+
+
+class RankStore:
+    #: Whether :meth:`candidates` returns loaded cards (``Candidate.note``).
+    cards_included = False
+
+    def publish(self, changes: Iterable[tuple[RankRow | None, RankRow]]) -> None:
+        """Make the store reflect new scores: (old row or None, new row) per note."""
+
+    def candidates(
+        self,
+        *,
+        viewer,
+        reader: Reader,
+        category: str | None,
+        after: tuple[float, int] | None,
+        include_ids: list[int],
+        limit: int,
+        now: datetime,
+    ) -> tuple[list[Candidate], bool]:
+        """The best candidates for a page, without the notes ``reader`` saw lately, ranked below
+        ``after`` (anonymous paging) plus ``include_ids``. Returns (candidates, more may exist)."""
+        raise NotImplementedError
+
+    def cards(self, viewer, note_ids: list[int]) -> dict[int, Note]:
+        """Cards of these notes that ``viewer`` may see, with their scores."""
+        return notes_for_cards(viewer).select_related("score").in_bulk(note_ids)
+
+    def mark_seen(self, *, user_id: int, note_ids: list[int], now: datetime) -> None:
+        raise NotImplementedError
+
+    def impressions(self, note_ids: list[int]) -> dict[int, int]:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Forget every rank (before a full rescoring)."""
+
+
+class RedisRankStore(RankStore):
+    def _all(self) -> str:
+        return redisconn.key("rank", "all")
+
+    def _category(self, category: str) -> str:
+        return redisconn.key("rank", "c", category)
+
+    def _seen(self, user_id: int) -> str:
+        return redisconn.key("seen", user_id)
+
+    def _impressions(self) -> str:
+        return redisconn.key("imp")
+
+    def _channels(self, row: RankRow) -> list[str]:
+        return [self._all(), self._category(row.category)] if row.category else [self._all()]
+
+    def publish(self, changes: Iterable[tuple[RankRow | None, RankRow]]) -> None:
+        client = redisconn.client()
+        pipe, queued = client.pipeline(transaction=False), 0
+        for old, new in changes:
+            member = new.member()
+            if old is not None and (old.member() != member):
+                for channel in self._channels(old):
+                    pipe.zrem(channel, old.member())
+            for channel in self._channels(new):
+                if new.rankable:
+                    pipe.zadd(channel, {member: new.rank})
+                else:
+                    pipe.zrem(channel, member)
+            queued += 1
+            if queued >= 1000:
+                pipe.execute()
+                pipe, queued = client.pipeline(transaction=False), 0
+        if queued:
+            pipe.execute()
+
+    def candidates(self, *, viewer, reader, category, after, include_ids, limit, now):
+        channels = [self._category(category)] if category else [self._all()]
+        depth = limit
+        if reader.personal:
+            # Deep enough that the reader's seen and turned-down notes cannot empty the page.
+            depth += settings.FEED_SEEN_MAX + len(reader.hidden)
+            if not category:
+                channels += [self._category(c) for c in reader.top_categories()]
+        pipe = redisconn.client().pipeline(transaction=False)
+        for index, channel in enumerate(channels):
+            num = depth if index == 0 else max(1, depth // 2)
+            if after is not None:
+                pipe.zrevrangebyscore(channel, after[0], "-inf", start=0, num=num, withscores=True)
+            else:
+                pipe.zrevrange(channel, 0, num - 1, withscores=True)
+        if reader.personal:
+            pipe.zrangebyscore(
+                self._seen(reader.user_id), now.timestamp() - settings.FEED_SEEN_DAYS * DAY, "+inf"
+            )
+        results = pipe.execute()
+        seen = {int(member) for member in results.pop()} if reader.personal else set()
+        more = len(results[0]) >= depth
+        found: dict[int, Candidate] = {}
+        for members in results:
+            for member, rank in members:
+                candidate = candidate_from_member(member, rank)
+                if candidate.note_id in seen or candidate.note_id in found:
+                    continue
+                if after is not None and (candidate.rank, candidate.note_id) >= after:
+                    continue
+                found[candidate.note_id] = candidate
+        return list(found.values()), more
+
+    def mark_seen(self, *, user_id, note_ids, now):
+        if not note_ids:
+            return
+        name, at, keep = self._seen(user_id), now.timestamp(), settings.FEED_SEEN_DAYS * DAY
+        pipe = redisconn.client().pipeline(transaction=False)
+        pipe.zadd(name, {str(note_id): at for note_id in note_ids})
+        pipe.zremrangebyscore(name, "-inf", at - keep)
+        pipe.zremrangebyrank(name, 0, -(settings.FEED_SEEN_MAX + 1))
+        pipe.expire(name, keep + 3600)
+        for note_id in note_ids:
+            pipe.hincrby(self._impressions(), str(note_id), 1)
+        pipe.execute()
+
+    def impressions(self, note_ids):
+        if not note_ids:
+            return {}
+        client, found = redisconn.client(), {}
+        for start in range(0, len(note_ids), 5000):
+            chunk = note_ids[start : start + 5000]
+            values = client.hmget(self._impressions(), [str(n) for n in chunk])
+            found.update({note_id: int(v) for note_id, v in zip(chunk, values, strict=True) if v})
+        return found
+
+    def clear(self) -> None:
+        client = redisconn.client()
+        doomed = list(client.scan_iter(match=redisconn.key("rank", "*"), count=1000))
+        for start in range(0, len(doomed), 500):
+            client.delete(*doomed[start : start + 500])
+
+
+class DatabaseRankStore(RankStore):
+    cards_included = True
+
+    def candidates(self, *, viewer, reader, category, after, include_ids, limit, now):
+        notes = notes_for_cards(viewer).filter(score__rankable=True).select_related("score")
+        if category:
+            notes = notes.filter(score__category=category)
+        if reader.personal:
+            recent = now - timedelta(days=settings.FEED_SEEN_DAYS)
+            seen = SeenNote.objects.filter(
+                user_id=reader.user_id, note_id=OuterRef("pk"), seen_at__gte=recent
+            )
+            notes = notes.exclude(author_id=reader.user_id).exclude(Exists(seen))
+            if reader.hidden:
+                notes = notes.exclude(pk__in=sorted(reader.hidden))
+        if after is not None:
+            below = Q(score__rank__lt=after[0]) | Q(score__rank=after[0], pk__lt=after[1])
+            notes = notes.filter(below | Q(pk__in=include_ids) if include_ids else below)
+        rows = list(notes.order_by("-score__rank", "-pk")[:limit])
+        found = [
+            Candidate(
+                note_id=note.pk,
+                author_id=note.author_id,
+                rank=note.score.rank,
+                category=note.score.category,
+                topic_ids=tuple(note.score.topic_ids),
+                note=note,
+            )
+            for note in rows
+        ]
+        return found, len(rows) >= limit
+
+    def cards(self, viewer, note_ids):
+        raise AssertionError("The database store returns cards with the candidates.")
+
+    def mark_seen(self, *, user_id, note_ids, now):
+        if note_ids:
+            SeenNote.objects.bulk_create(
+                [SeenNote(user_id=user_id, note_id=note_id, seen_at=now) for note_id in note_ids],
+                update_conflicts=True,
+                unique_fields=["user", "note"],
+                update_fields=["seen_at"],
+            )
+
+    def impressions(self, note_ids):
+        found: dict[int, int] = {}
+        for start in range(0, len(note_ids), 5000):
+            rows = (
+                SeenNote.objects.filter(note_id__in=note_ids[start : start + 5000])
+                .values_list("note_id")
+                .annotate(n=Count("id"))
+            )
+            found.update(dict(rows))
+        return found
+
+
+STORES = {"redis": RedisRankStore, "db": DatabaseRankStore}
+
+
+def rank_store() -> RankStore:
+    """The store ``settings.FEED_BACKEND`` names (``redis`` or ``db``)."""
+    return redisconn.configured(STORES)

@@ -1,0 +1,83 @@
+"""The feeds' Redis connection: one connection pool per URL for the process, keys under a prefix.
+
+Settings are read at call time (not import time) so that tests can point the feeds at a database
+and a prefix of their own. redis-py pools notice a fork and reconnect in the child, so Celery
+prefork workers and gunicorn workers can share this module.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+_pools: dict[str, redis.ConnectionPool] = {}
+_lock = threading.Lock()
+
+
+def client() -> redis.Redis:
+    """A client on the shared pool of ``settings.FEED_REDIS_URL`` (strings in, strings out)."""
+    url = settings.FEED_REDIS_URL
+    pool = _pools.get(url)
+    if pool is None:
+        with _lock:
+            pool = _pools.get(url)
+            if pool is None:
+                pool = redis.ConnectionPool.from_url(
+                    url,
+                    decode_responses=True,
+                    socket_connect_timeout=2,
+                    socket_timeout=5,
+                    health_check_interval=30,
+                )
+                _pools[url] = pool
+    return redis.Redis(connection_pool=pool)
+
+
+def key(*parts: object) -> str:
+    """``FEED_REDIS_PREFIX`` + the parts joined by colons, e.g. ``feed:tl:42``."""
+    return settings.FEED_REDIS_PREFIX + ":".join(str(part) for part in parts)
+
+
+def execute_packed(commands: list[bytes], *, transaction: bool = True) -> list:
+    """Send commands already in RESP form (see :func:`resp`) in one round trip, in a MULTI/EXEC
+    block when ``transaction``, and return their replies (raising the first error).
+
+    For bulk writes only (timeline rebuilds send millions of members): redis-py packs each
+    argument in Python, which costs more than the whole round trip; a rebuild frames each member
+    once and reuses it in every timeline it goes into.
+    """
+    if not commands:
+        return []
+    pool = client().connection_pool
+    connection = pool.get_connection()
+    try:
+        framed = [b"*1\r\n$5\r\nMULTI\r\n", *commands, b"*1\r\n$4\r\nEXEC\r\n"] if transaction else commands
+        connection.send_packed_command(framed)
+        replies = [connection.read_response() for _ in framed]
+    except BaseException:
+        connection.disconnect()  # its state is unknown now
+        raise
+    finally:
+        pool.release(connection)
+    return replies[-1] if transaction else replies
+
+
+def bulk_string(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def resp(*parts: bytes, count: int | None = None) -> bytes:
+    """A command in RESP form from parts that are already bulk strings (``bulk_string``); give
+    ``count`` when a part holds more than one argument."""
+    return b"*%d\r\n%s" % (len(parts) if count is None else count, b"".join(parts))
+
+
+def configured(backends: dict[str, type]):
+    """An instance of the one of ``backends`` that ``settings.FEED_BACKEND`` names (redis or db)."""
+    try:
+        return backends[settings.FEED_BACKEND]()
+    except KeyError as exc:
+        raise ImproperlyConfigured(f"FEED_BACKEND must be one of {sorted(backends)}.") from exc

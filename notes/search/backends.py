@@ -1,0 +1,87 @@
+"""Two ways to find the search documents that hold every query token, with the same answers.
+
+* :class:`PostgresBackend`: the document's ``tsvector`` (its distinct tokens, verbatim) ``@@`` an AND
+  ``tsquery`` of the query tokens, answered by a GIN index.
+* :class:`TokenTextBackend` (SQLite, or any database without ``tsvector``): every token must occur as
+  a whole word of the space-delimited token text (``LIKE '% 穿搭 %'``). A scan, fine for the small
+  data of the embedded mode.
+
+Relevance is the same on both: how many of the query's tokens the document's *head* (title, topics,
+place; username and nickname; product title and store) holds, then engagement, then newest. It reads
+only the short head text of the matched rows, never the large vector: ranking every match of a
+common word with ``ts_rank`` would decompress thousands of vectors per query. Both backends thus
+give the same results in the same order.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+from functools import reduce
+
+from django.db import connection
+from django.db.models import Case, Q, QuerySet, Value, When
+
+
+def token_text(tokens: Iterable[str]) -> str:
+    """Distinct tokens, space-delimited, with a space at both ends."""
+    distinct = dict.fromkeys(tokens)
+    return f" {' '.join(distinct)} " if distinct else ""
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def head_hits(relation: str, tokens: list[str]):
+    """How many of ``tokens`` the head text of the document at ``relation`` holds."""
+    hits = [
+        Case(When(**{f"{relation}__head__contains": f" {token} "}, then=Value(1)), default=Value(0))
+        for token in tokens
+    ]
+    return reduce(operator.add, hits)
+
+
+class PostgresBackend:
+    name = "postgresql"
+
+    def document(self, head: list[str], body: list[str]) -> dict:
+        """Head text for the ranking, and the vector of every distinct token for matching (no
+        positions or weights: nothing reads them, and the vector stays small)."""
+        lexemes = dict.fromkeys([*head, *body])
+        return {"head": token_text(head), "body": "", "vector": " ".join(map(_quote, lexemes))}
+
+    @staticmethod
+    def tsquery(tokens: list[str]) -> str:
+        return " & ".join(_quote(t) for t in tokens)
+
+    def match(self, documents: QuerySet, tokens: list[str]) -> QuerySet:
+        return documents.filter(vector__matches=self.tsquery(tokens))
+
+
+class TokenTextBackend:
+    name = "tokens"
+
+    def document(self, head: list[str], body: list[str]) -> dict:
+        return {"head": token_text(head), "body": token_text(body), "vector": None}
+
+    def match(self, documents: QuerySet, tokens: list[str]) -> QuerySet:
+        for token in tokens:
+            documents = documents.filter(Q(head__contains=f" {token} ") | Q(body__contains=f" {token} "))
+        return documents
+
+
+def gin_index_sql(table: str) -> str:
+    """The GIN index of a document table (as the migration creates it; see there for why)."""
+    return (
+        f'CREATE INDEX IF NOT EXISTS "{table}_vector_gin" ON "{table}" USING gin ("vector") '
+        "WITH (fastupdate = off)"
+    )
+
+
+_POSTGRES = PostgresBackend()
+_TOKENS = TokenTextBackend()
+
+
+def get_backend() -> PostgresBackend | TokenTextBackend:
+    return _POSTGRES if connection.vendor == "postgresql" else _TOKENS

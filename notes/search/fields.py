@@ -1,0 +1,38 @@
+"""A ``tsvector`` column that also migrates on SQLite, and the lookup that matches it.
+
+Lexemes are written and queried *verbatim* (``'...'::tsvector`` / ``'...'::tsquery`` casts), never
+through ``to_tsvector``/``to_tsquery``: our segmenter already produced the final tokens, and the
+PostgreSQL parser would split some of them again (it has its own ideas about digits, hyphens and
+non-Latin scripts). This is what a ``simple`` configuration does to pre-normalised tokens, minus the
+surprises.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Lookup
+
+
+class TokenVectorField(models.TextField):
+    """``tsvector`` on PostgreSQL; on SQLite an unused text column (that backend matches the
+    document's token text instead), so one migration serves both."""
+
+    description = "Search vector (PostgreSQL tsvector)"
+
+    def db_type(self, connection):
+        return "tsvector" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def get_placeholder(self, value, compiler, connection):
+        return "%s::tsvector" if connection.vendor == "postgresql" else "%s"
+
+
+@TokenVectorField.register_lookup
+class Matches(Lookup):
+    """``vector__matches="'a' & 'b'"``: the document has every lexeme (GIN-indexable)."""
+
+    lookup_name = "matches"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} @@ ({rhs})::tsquery", [*lhs_params, *rhs_params]

@@ -1,0 +1,170 @@
+"""Fixtures and helpers of the feeds tests (imported by ``tests/notes/conftest.py``).
+
+``feed_backend`` runs a test once per backend: the database always, Redis when a server answers at
+``REDIS_URL`` (the services suite) or ``redis://127.0.0.1:6379/12``. Where Redis is expected (``CI``
+or ``REDIS_URL`` set) and does not answer, the Redis run fails instead of skipping. Each Redis run
+writes under a key prefix of its own and deletes exactly those keys afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts import services as account_services
+from notes.feeds import fanout, redisconn, scoring
+from notes.feeds.timelines import timeline_backend
+from notes.services import notes as note_services
+from tests.factories.notes import MediaFactory
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/12"
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL") or LOCAL_REDIS
+
+
+def _reachable(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["db", "redis"])
+def feed_backend(request, settings):
+    """The feeds' backend for this run of the test: ``"db"`` or ``"redis"``."""
+    settings.FEED_BACKEND = request.param
+    if request.param == "db":
+        yield "db"
+        return
+    url = redis_url()
+    if not _reachable(url):
+        message = f"Redis is not answering at {url}"
+        if os.environ.get("CI") or os.environ.get("REDIS_URL"):
+            pytest.fail(message)
+        pytest.skip(message + " (set REDIS_URL or start redis-server to run the Redis backend)")
+    prefix = f"zc-test-{uuid.uuid4().hex[:10]}:"
+    settings.FEED_REDIS_URL = url
+    settings.FEED_REDIS_PREFIX = prefix
+    yield "redis"
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks, eager_celery):
+    """``with committed(): ...`` runs what the block scheduled on commit (signals, then their
+    eager tasks), as a real commit would."""
+
+    @contextlib.contextmanager
+    def run():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+
+    return run
+
+
+def publish(author, *, at: datetime | None = None, **fields):
+    """Publish a note through the service (one ready photo), as of ``at``."""
+    media = MediaFactory(owner=author)
+    fields.setdefault("title", "A note")
+    return note_services.note_create(author=author, media_ids=[media.pk], now=at or timezone.now(), **fields)
+
+
+def follow(follower, followee):
+    return account_services.follow_create(follower=follower, followee=followee)
+
+
+def ago(**delta) -> datetime:
+    return timezone.now() - timedelta(**delta)
+
+
+def rebuild() -> None:
+    fanout.timelines_rebuild()
+    scoring.scores_rebuild()
+
+
+def stored_timeline(user_id: int) -> list[int]:
+    """The note ids stored in a reader's own timeline (no pull merge), newest first."""
+    backend = timeline_backend()
+    if backend.__class__.__name__ == "RedisTimeline":
+        members = redisconn.client().zrevrange(redisconn.key("tl", user_id), 0, -1)
+        return [int(member.split(":")[1]) for member in members]
+    from notes.models import TimelineEntry
+
+    return list(
+        TimelineEntry.objects.filter(user_id=user_id)
+        .order_by("-published_at", "-note_id")
+        .values_list("note_id", flat=True)
+    )
+
+
+class RedisTrips:
+    """Counts Redis round trips (single commands and pipeline executions): ``count`` all of them,
+    ``feeds`` those of the feeds' own connection pool (not the cache's: anonymous requests also
+    pay DRF's ``AnonRateThrottle``, a cache get and set)."""
+
+    def __init__(self, monkeypatch):
+        self.count = self.feeds = 0
+        real_command, real_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+        def tally(client):
+            self.count += 1
+            if client.connection_pool in redisconn._pools.values():
+                self.feeds += 1
+
+        def command(client, *args, **kwargs):
+            tally(client)
+            return real_command(client, *args, **kwargs)
+
+        def execute(pipe, *args, **kwargs):
+            if pipe.command_stack:
+                tally(pipe)
+            return real_execute(pipe, *args, **kwargs)
+
+        monkeypatch.setattr(redis.Redis, "execute_command", command)
+        monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+
+
+@pytest.fixture
+def redis_trips(monkeypatch):
+    return RedisTrips(monkeypatch)
+
+
+@contextlib.contextmanager
+def budget(redis_trips: RedisTrips | None = None):
+    """Yields a dict filled, on exit, with the SQL queries and Redis round trips made inside."""
+    found: dict = {}
+    before = (redis_trips.count, redis_trips.feeds) if redis_trips else (0, 0)
+    with CaptureQueriesContext(connection) as queries:
+        yield found
+    found["sql"] = len(queries.captured_queries)
+    found["queries"] = [q["sql"] for q in queries.captured_queries]
+    found["redis"] = (redis_trips.count - before[0]) if redis_trips else 0
+    found["feeds_redis"] = (redis_trips.feeds - before[1]) if redis_trips else 0
+
+
+def ids(response) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [item["id"] for item in response.json()["results"]]
+
+
+def all_pages(client, url: str, *, page_size: int = 3, limit: int = 50) -> list[list[int]]:
+    """Every page of a feed, following ``next``."""
+    pages, next_url = [], f"{url}{'&' if '?' in url else '?'}page_size={page_size}"
+    while next_url and len(pages) < limit:
+        response = client.get(next_url)
+        pages.append(ids(response))
+        next_url = response.json()["next"]
+    return pages
