@@ -8,8 +8,12 @@ PORT ?= 8000
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/zhongcao
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/0
 SERVICES_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# `make bench`: world size (XS, S, M, L), seconds per wrk run; BENCH_ARGS passes more (python -m bench --help).
+SCALE ?= M
+DURATION ?= 10
+BENCH_ARGS ?=
 
-.PHONY: run install install-dev migrate seed test test-services lint format worker beat clean
+.PHONY: run install install-dev migrate seed test test-services lint format worker beat bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +72,11 @@ beat: install
 	DATABASE_URL=$${DATABASE_URL:-$(SERVICES_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(SERVICES_REDIS_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(SERVICES_REDIS_URL)} \
 		$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+# The benchmark of BENCH.md against PostgreSQL + Redis (started if down): seeds or reuses the world in
+# its own database, serves the app with granian and a Celery worker, prints the table (README, Performance).
+bench: install
+	$(BIN)/python -m bench --scale $(SCALE) --duration $(DURATION) $(BENCH_ARGS)
 
 clean:
 	rm -rf var/db.sqlite3* var/media

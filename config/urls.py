@@ -29,4 +29,9 @@ if settings.DEBUG and "FileSystemStorage" in settings.STORAGES["default"]["BACKE
         path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
     ]
 
+if settings.BENCH_ENDPOINTS:  # the harness's F_http floor (`make bench`); off unless asked for
+    from bench.views import http_floor
+
+    urlpatterns.insert(0, path("_bench/http", http_floor, name="bench-http"))
+
 handler500 = "config.api.exceptions.json_500"

@@ -1,0 +1,81 @@
+"""SQL queries and Redis round trips per request (B3), counted in process through Django's test
+client against the same database, cache and broker as the app server.
+
+A list endpoint is asked at page sizes 1, 20 and 100: the counts must not change (no query per
+row). Redis round trips are counted at the socket: one ``send_packed_command`` is one round trip,
+however many commands a pipeline packs into it.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from redis.connection import AbstractConnection
+
+from bench.registry import Endpoint, Request
+from bench.sample import Sample
+
+PAGE_SIZES = (1, 20, 100)
+
+
+@contextmanager
+def redis_round_trips():
+    counter = {"n": 0}
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        counter["n"] += 1
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting
+    try:
+        yield counter
+    finally:
+        AbstractConnection.send_packed_command = original
+
+
+def _send(client: Client, request: Request, sample: Sample, path: str | None = None):
+    headers = {}
+    if request.viewer is not None:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {sample.token(request.viewer)}"
+    return client.generic(
+        request.method,
+        path or request.path,
+        data=request.body or "",
+        content_type="application/json",
+        **headers,
+    )
+
+
+def _count(client: Client, request: Request, sample: Sample, path: str | None = None) -> tuple[int, int, int]:
+    with CaptureQueriesContext(connection) as queries, redis_round_trips() as trips:
+        response = _send(client, request, sample, path)
+    return len(queries), trips["n"], response.status_code
+
+
+def count(endpoint: Endpoint, sample: Sample) -> dict:
+    """``{"counts": {label: [sql, redis]}, "status": {label: http status}}`` for one endpoint."""
+    client = Client()
+    requests = endpoint.requests(sample)
+    counts, statuses = {}, {}
+    if endpoint.kind == "write":
+        post, delete = requests[2], requests[3]  # a pair the load rotation also toggles back
+        _send(client, requests[0], sample)  # warm: first use of the view, cached lookups
+        _send(client, requests[1], sample)
+        for request in (post, delete):
+            sql, trips, status = _count(client, request, sample)
+            counts[request.method] = (sql, trips)
+            statuses[request.method] = status
+    else:
+        request = requests[0]
+        _send(client, request, sample)
+        sizes = PAGE_SIZES if endpoint.paged else ("-",)
+        for size in sizes:
+            path = request.path if size == "-" else f"{request.path}?page_size={size}"
+            sql, trips, status = _count(client, request, sample, path)
+            counts[size] = (sql, trips)
+            statuses[size] = status
+    return {"counts": counts, "status": statuses}

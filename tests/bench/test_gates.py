@@ -1,0 +1,109 @@
+"""The harness's verdicts from given numbers: gate formulas, ratios, PASS/FAIL, table, JSON, Lua."""
+
+import json
+
+import pytest
+
+from bench import gates, load, registry
+from bench.registry import Request
+
+
+def test_read_gate_formula_of_bench_md():
+    # F_http p50 1 ms, floor p50 2 ms: p50 budget 1 + 3 x 2 = 7 ms; throughput >= 20% of 2 / 2 ms = 200/s.
+    checks = gates.read_checks(
+        p50_ms=7, p99_ms=21, rps=200, http_p50_ms=1, floor_p50_ms=2, floor_name="F_feed"
+    )
+    assert [(c.name, c.limit, c.passed) for c in checks] == [
+        ("p50", 7, True),
+        ("p99", 21, True),
+        ("req/s@32", pytest.approx(200), True),
+    ]
+    assert [c.ratio for c in checks] == [1, 1, pytest.approx(1)]
+    slow = gates.read_checks(
+        p50_ms=7.5, p99_ms=30, rps=150, http_p50_ms=1, floor_p50_ms=2, floor_name="F_feed"
+    )
+    assert [c.passed for c in slow] == [False, False, False]
+    assert slow[2].ratio == pytest.approx(200 / 150)
+    # Stretch: 2 x the floor, 30% of capacity.
+    fast = gates.read_checks(p50_ms=5, p99_ms=6, rps=300, http_p50_ms=1, floor_p50_ms=2, floor_name="F_feed")
+    assert [c.stretch_passed for c in fast] == [True, None, True]
+
+
+def test_write_fanout_media_and_query_gates():
+    write = gates.write_checks(p50_ms=4, http_p50_ms=1, insert_p50_ms=1, hot_rps=500, hotrow_rps=1000)
+    assert [(c.limit, c.passed) for c in write] == [(4, True), (500, True)]
+    assert (
+        gates.write_checks(p50_ms=4.1, http_p50_ms=1, insert_p50_ms=1, hot_rps=None, hotrow_rps=None)[
+            0
+        ].passed
+        is False
+    )
+    (fanout,) = gates.fanout_checks(latency_ms=110, fanout_floor_ms=20, followers=1000)
+    assert (fanout.limit, fanout.passed, fanout.stretch_passed) == (110, True, False)
+    media = gates.media_checks(cpu_ms=300, img_floor_ms=200, peak_rss_mb=301, uploads_per_s=4)
+    assert [(c.name, c.passed) for c in media] == [("cpu", True), ("peak RSS", False), ("uploads/s", True)]
+
+    flat = gates.query_checks({1: (3, 0), 20: (3, 0), 100: (3, 1)})
+    assert [(c.name, c.passed) for c in flat] == [("N+1", True), ("SQL", True), ("Redis", True)]
+    assert flat[0].ratio == 0
+    n_plus_one = gates.query_checks({1: (3, 0), 20: (22, 0), 100: (102, 0)})
+    assert [(c.name, c.passed) for c in n_plus_one] == [("N+1", False), ("SQL", False), ("Redis", True)]
+    assert n_plus_one[0].ratio == float("inf")
+    single = gates.query_checks({"-": (5, 3)})
+    assert [(c.name, c.passed) for c in single] == [("SQL", False), ("Redis", False)]
+
+
+def test_row_status_ratio_and_table():
+    passing = gates.Row("note detail", "B2", rps=300, p50_ms=5, p99_ms=9, floor="F_note_detail 1 ms")
+    passing.checks = gates.read_checks(
+        p50_ms=5, p99_ms=9, rps=300, http_p50_ms=1, floor_p50_ms=2, floor_name="F"
+    )
+    failing = gates.Row("board", "B2", rps=10, p50_ms=50, p99_ms=60)
+    failing.checks = gates.read_checks(
+        p50_ms=50, p99_ms=60, rps=10, http_p50_ms=1, floor_p50_ms=2, floor_name="F"
+    )
+    floor = gates.Row("F_http", "floor", rps=5000, p50_ms=0.5, p99_ms=1)
+    pending = gates.Row("following feed", "B1", pending=True, note="n/a (feeds not built yet)")
+    broken = gates.Row("like", "B5", error="RuntimeError: 500s")
+    rows = [floor, passing, failing, pending, broken]
+    assert [r.status for r in rows] == ["info", "PASS", "FAIL", "n/a", "ERR"]
+    assert passing.ratio == pytest.approx(5 / 7)
+    assert failing.binding.name == "req/s@32"  # 200/s needed, 10/s done: the worst ratio
+    assert gates.summary(rows) == {"info": 1, "PASS": 1, "FAIL": 1, "n/a": 1, "ERR": 1}
+
+    text = gates.render_table(rows)
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["endpoint", "target", "req/s"]
+    assert lines[3].split()[-1] == "PASS" and lines[4].split()[-1] == "FAIL"
+    assert "n/a (feeds not built yet)" in lines[5] and lines[6].endswith("ERR")
+    markdown = gates.render_table(rows, markdown=True)
+    assert markdown.splitlines()[1].startswith("|---|") and "| FAIL |" in markdown
+    assert "FAIL board" in gates.render_checks(rows).replace("  ", " ")
+
+    data = json.loads(json.dumps([r.as_dict() for r in rows]))
+    assert data[1]["status"] == "PASS" and data[1]["checks"][0]["limit"] == 7
+    assert data[2]["checks"][2]["passed"] is False
+
+
+def test_median_and_percentile():
+    assert gates.median([3, 1, 2]) == 2
+    assert gates.percentile(list(range(1, 101)), 99) == 99
+    assert gates.percentile([5.0], 50) == 5.0
+
+
+def test_registry_selects_and_knows_what_resolves():
+    names = [e.name for e in registry.select(["note detail", "B5"])]
+    assert names == ["F_http", "note detail", "like", "collect"]
+    with pytest.raises(ValueError, match="unknown endpoint"):
+        registry.select(["nope"])
+    assert registry.resolves("/api/v1/notes/1")
+    assert not registry.resolves("/api/v1/no-such-thing")
+
+
+def test_wrk_script_rotates_requests_with_tokens():
+    rotations = [[Request("GET", "/api/v1/notes/1", 0), Request("POST", "/api/v1/notes/1/like", 1, "{}")]]
+    script = load.script(rotations, ["tok-a", "tok-b"], per_thread=False)
+    assert '"/api/v1/notes/1", "tok-a", ""' in script
+    assert '"POST", "/api/v1/notes/1/like", "tok-b", "{}"' in script
+    assert "local per_thread = false" in script and "BENCHJSON" in script
+    assert "local per_thread = true" in load.script(rotations, ["t"], per_thread=True)
