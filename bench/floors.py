@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import orjson
@@ -31,8 +32,11 @@ from PIL import Image, ImageDraw, ImageFilter
 from psycopg.rows import dict_row
 
 from bench.gates import median, percentile
+from bench.registry import SEARCH_QUERIES
 from bench.sample import Sample
 from notes.media import VARIANT_SIZES, WEBP_METHOD, WEBP_QUALITY
+from notes.search.backends import PostgresBackend
+from notes.search.segmentation import query_tokens
 
 FLOOR_KEY = "bench:floor"
 TIMELINE_LENGTH = 800  # entries kept per timeline by the fan-out floor's trim
@@ -46,6 +50,12 @@ CARD_JOINS = """
     JOIN accounts_user u ON u.id = n.author_id
     LEFT JOIN notes_media m ON m.id = n.cover_id
 """
+
+
+@cache  # segmented once, outside the timed runs
+def _tsquery(query: str) -> str:
+    return PostgresBackend.tsquery(query_tokens(query))
+
 
 #: name -> (SQL, how to draw its parameters from the sample)
 DATA_FLOORS: dict[str, tuple[str, Callable[[Sample, int], tuple]]] = {
@@ -102,6 +112,17 @@ DATA_FLOORS: dict[str, tuple[str, Callable[[Sample, int], tuple]]] = {
          ORDER BY n.id DESC LIMIT 20
         """,
         lambda s, i: (s.authors[i % len(s.authors)],),
+    ),
+    # F_sql (B7): the notes matching a query through the GIN index, newest first, as cards. The
+    # query is segmented by the app's own tokenizer outside the timing.
+    "search": (
+        f"""
+        SELECT {CARD}
+          FROM notes_notesearchdocument d JOIN notes_note n ON n.id = d.note_id {CARD_JOINS}
+         WHERE d.vector @@ %s::tsquery AND n.status = 'published' AND n.visibility = 'public'
+         ORDER BY n.id DESC LIMIT 20
+        """,
+        lambda s, i: (_tsquery(SEARCH_QUERIES[i % len(SEARCH_QUERIES)]),),
     ),
     # F_feed: the ids come from Redis (see ``feed``); this is the primary-key fetch.
     "feed": (

@@ -148,6 +148,11 @@ def read_checks(
     ]
 
 
+def search_checks(*, p50_ms: float, http_p50_ms: float, sql_p50_ms: float) -> list[Check]:
+    """B7: end to end p50 <= 2 x F_sql p50 + F_http p50."""
+    return [Check("p50", p50_ms, 2 * sql_p50_ms + http_p50_ms, "<=", "ms", "2 x F_sql p50 + F_http p50")]
+
+
 def write_checks(
     *,
     p50_ms: float,

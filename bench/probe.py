@@ -74,7 +74,8 @@ def count(endpoint: Endpoint, sample: Sample) -> dict:
         _send(client, request, sample)
         sizes = PAGE_SIZES if endpoint.paged else ("-",)
         for size in sizes:
-            path = request.path if size == "-" else f"{request.path}?page_size={size}"
+            joiner = "&" if "?" in request.path else "?"
+            path = request.path if size == "-" else f"{request.path}{joiner}page_size={size}"
             sql, trips, status = _count(client, request, sample, path)
             counts[size] = (sql, trips)
             statuses[size] = status

@@ -19,11 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:  # the registry is read before Django is set up
     from bench.sample import Sample
 
 WRITERS = 8  # BENCH B5: 8 writers on one note
+#: B7 queries, Chinese and English, common and rarer words of the world's notes.
+SEARCH_QUERIES = ("穿搭", "咖啡", "武康路", "小个子显高", "skincare", "ramen", "护肤", "露营")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Endpoint:
     paged: bool = False
     #: For writes: one request rotation per writer, all on one note (the hot row).
     hot: Callable[[Sample], list[list[Request]]] | None = None
+    #: For fan-out: the follower count of the publishing author (the nearest in the world).
+    followers: int = 0
 
 
 def _cycle(sample: Sample, paths: list[str]) -> list[Request]:
@@ -83,8 +88,6 @@ def _hot(path: str, body: str | None = None) -> Callable[[Sample], list[list[Req
     return build
 
 
-FEEDS_PENDING = "n/a (feeds not built yet)"
-
 ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "F_http",
@@ -101,7 +104,29 @@ ENDPOINTS: list[Endpoint] = [
         floor="feed",
         requests=lambda s: [Request("GET", "/api/v1/feed/following", i) for i in range(len(s.tokens))],
         requires="/api/v1/feed/following",
-        pending_reason=FEEDS_PENDING,
+        paged=True,
+    ),
+    Endpoint(
+        "discover feed",
+        "B2",
+        "GET /api/v1/feed/discover",
+        kind="read",
+        floor="feed",
+        requests=lambda s: [Request("GET", "/api/v1/feed/discover", i) for i in range(len(s.tokens))],
+        requires="/api/v1/feed/discover",
+        paged=True,
+    ),
+    Endpoint(
+        "search",
+        "B7",
+        "GET /api/v1/search?q= (latest)",
+        kind="read",
+        floor="search",
+        requests=lambda s: [
+            Request("GET", f"/api/v1/search?q={quote(q)}&sort=latest", i)
+            for i, q in enumerate(SEARCH_QUERIES)
+        ],
+        requires="/api/v1/search",
         paged=True,
     ),
     Endpoint(
@@ -167,18 +192,16 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "fan-out 1k",
         "B4",
-        "note_publish -> 1k timelines",
+        "note_create -> 1k timelines",
         kind="fanout",
-        requires="/api/v1/feed/following",
-        pending_reason=FEEDS_PENDING,
+        followers=1_000,
     ),
     Endpoint(
         "fan-out 10k",
         "B4",
-        "note_publish -> 10k timelines",
+        "note_create -> 10k timelines",
         kind="fanout",
-        requires="/api/v1/feed/following",
-        pending_reason=FEEDS_PENDING,
+        followers=10_000,
     ),
 ]
 

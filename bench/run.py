@@ -193,6 +193,11 @@ class Runner:
             return row
         floor = self.floors.get(endpoint.floor, {})
         row.floor = f"F_{endpoint.floor} {gates._num(floor.get('p50_ms'))} ms"
+        if endpoint.target == "B7":
+            row.checks = gates.search_checks(
+                p50_ms=row.p50_ms, http_p50_ms=self.floors["F_http"]["p50_ms"], sql_p50_ms=floor["p50_ms"]
+            )
+            return row
         row.checks = gates.read_checks(
             p50_ms=row.p50_ms,
             p99_ms=row.p99_ms,
@@ -256,6 +261,25 @@ class Runner:
             img_floor_ms=self.floors["F_img"]["cpu_ms"],
             peak_rss_mb=result["peak_rss_mb"],
             uploads_per_s=result["uploads_per_s"],
+        )
+        return row
+
+    def measure_fanout(self, endpoint) -> gates.Row:
+        from bench import fanout
+
+        username, _ = self.sample.fanout_authors[endpoint.followers]
+        result = fanout.measure(username, runs=self.args.runs)
+        floor = self.floors[f"F_fanout({endpoint.followers})"]["ms"]
+        row = gates.Row(
+            endpoint.name,
+            endpoint.target,
+            p50_ms=result["ms"],
+            floor=f"F_fanout({endpoint.followers}) {gates._num(floor)} ms",
+            note=f"p50: commit to last of {result['followers']} timelines ({result['author']})",
+            extra={"fanout": result},
+        )
+        row.checks = gates.fanout_checks(
+            latency_ms=result["ms"], fanout_floor_ms=floor, followers=result["followers"]
         )
         return row
 
@@ -327,11 +351,7 @@ class Runner:
             stack.wait_http(f"{self.base_url}/_bench/http", self.server)
             say(f"app server: {self.server_config.describe()} on {self.base_url}; Celery worker: 2 processes")
 
-            pending = {
-                e.name
-                for e in endpoints
-                if e.requires and not registry.resolves(e.requires) or (e.kind == "fanout")
-            }
+            pending = {e.name for e in endpoints if e.requires and not registry.resolves(e.requires)}
             for endpoint in endpoints:
                 if endpoint.kind in ("read", "write") and endpoint.name not in pending:
                     try:
@@ -344,12 +364,6 @@ class Runner:
                 if endpoint.name in pending:
                     row = gates.Row(endpoint.name, endpoint.target, pending=True)
                     row.note = endpoint.pending_reason or "n/a (not wired into the harness yet)"
-                    if (
-                        endpoint.kind == "fanout"
-                        and endpoint.requires
-                        and registry.resolves(endpoint.requires)
-                    ):
-                        row.note = "n/a (fan-out probe not wired yet: see bench.registry)"
                     self.rows.append(row)
                     continue
                 say(f"measuring {endpoint.name} ({endpoint.title})")
@@ -361,6 +375,8 @@ class Runner:
                         row = self.measure_write(endpoint)
                     elif endpoint.kind == "media":
                         row = self.measure_media(endpoint)
+                    elif endpoint.kind == "fanout":
+                        row = self.measure_fanout(endpoint)
                     else:
                         raise RuntimeError(f"unknown kind {endpoint.kind}")
                 except Exception as exc:
@@ -520,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
         # Seeding runs tasks in process (no broker): the pool's media are processed there and then.
         seed_env = {k: v for k, v in env.items() if k != "CELERY_BROKER_URL"}
         _manage(seed_env, "seed_bench", "--scale", args.scale, "--seed", str(args.seed))
+    if args.seed_only:
+        say(f"world ready in {time.monotonic() - started:.0f} s (--seed-only: nothing measured)")
+        return 0
     code = Runner(args, env).run()
     say(f"bench finished in {time.monotonic() - started:.0f} s")
     return code

@@ -1,0 +1,77 @@
+"""B4: how long a new note takes to reach every follower's timeline, through the real path.
+
+The sample's author with about N followers (fanned out to: below the pull threshold) publishes a
+note with ``note_create``; its commit enqueues the feeds task on the real Celery worker, which
+writes the timelines. The clock starts at the commit (the first on-commit callback) and stops when
+the last of the N timelines holds the note: the probe polls them with pipelined ``ZSCORE``, asking
+only those still missing it. The note is deleted afterwards (the worker takes it out again), so
+the world is unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from statistics import median
+
+from django.db import transaction
+
+from accounts.models import Follow, User
+from notes.choices import MediaKind, MediaStatus
+from notes.feeds import redisconn
+from notes.feeds.timelines import Entry
+from notes.models import Media
+from notes.services import notes as note_services
+
+TIMEOUT_S = 60.0
+POLL_S = 0.002
+
+
+def _photo_for(author: User) -> Media:
+    """A ready photo of the author's: a copy of a pooled one (the files are shared, not copied)."""
+    pooled = Media.objects.filter(status=MediaStatus.READY, kind=MediaKind.IMAGE).order_by("pk").first()
+    pooled.pk, pooled.owner = None, author
+    pooled.save(force_insert=True)
+    return pooled
+
+
+def _wait_for_timelines(keys: list[str], member: str) -> float:
+    """Poll until every key holds ``member``; returns when the last one did (perf_counter)."""
+    client, missing = redisconn.client(), keys
+    deadline = time.perf_counter() + TIMEOUT_S
+    while missing:
+        pipe = client.pipeline(transaction=False)
+        for key in missing:
+            pipe.zscore(key, member)
+        scores = pipe.execute()
+        now = time.perf_counter()
+        missing = [key for key, score in zip(missing, scores, strict=True) if score is None]
+        if now > deadline:
+            raise TimeoutError(f"{len(missing)} of {len(keys)} timelines still lack the note")
+        if missing:
+            time.sleep(POLL_S)
+    return now
+
+
+def publish_once(author: User, followers: list[int]) -> float:
+    """Milliseconds from the commit of a new note to the last follower timeline holding it."""
+    photo = _photo_for(author)
+    committed: list[float] = []
+    with transaction.atomic():
+        transaction.on_commit(lambda: committed.append(time.perf_counter()))  # runs first
+        note = note_services.note_create(
+            author=author, media_ids=[photo.pk], title="B4 fan-out probe", body="bench", category="food"
+        )
+    member = Entry.of_note(note).member()
+    try:
+        done = _wait_for_timelines([redisconn.key("tl", uid) for uid in followers], member)
+    finally:
+        note_services.note_delete(note=note, user=author)
+    return (done - committed[0]) * 1000
+
+
+def measure(username: str, runs: int = 3) -> dict:
+    """Median of ``runs`` publications by ``username`` (the sample's author nearest N followers)."""
+    author = User.objects.get(username=username)
+    follower_ids = list(Follow.objects.filter(followee=author).values_list("follower_id", flat=True))
+    times = [publish_once(author, follower_ids) for _ in range(runs)]
+    return {"ms": median(times), "runs": times, "author": author.username, "followers": len(follower_ids)}
