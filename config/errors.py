@@ -47,3 +47,9 @@ class PayloadTooLarge(DomainError):
     status = 413
     code = "too_large"
     message = "The upload is too large."
+
+
+class Unprocessable(DomainError):
+    status = 422
+    code = "unprocessable"
+    message = "The request cannot be processed as sent."

@@ -128,6 +128,9 @@ CELERY_BEAT_SCHEDULE = {
     "feeds-score-changed": {"task": "notes.tasks.feeds_score_changed", "schedule": 30.0},
     "feeds-decay-pass": {"task": "notes.tasks.feeds_decay_pass", "schedule": 600.0},
     "feeds-trim": {"task": "notes.tasks.feeds_trim", "schedule": 3600.0},
+    "orders-expire-due": {"task": "shop.tasks.orders_expire_due", "schedule": 60.0},
+    "orders-advance-due": {"task": "shop.tasks.orders_advance_due", "schedule": 3600.0},
+    "idempotency-keys-purge": {"task": "shop.tasks.idempotency_keys_purge", "schedule": 3600.0},
 }
 
 # --- Storage --------------------------------------------------------------------------------
@@ -247,6 +250,10 @@ SPECTACULAR_SETTINGS = {
         "NotificationVerbEnum": "accounts.choices.NotificationVerb",
         "MediaKindEnum": "notes.choices.MediaKind",
         "MediaStatusEnum": "notes.choices.MediaStatus",
+        "OrderStatusEnum": "shop.choices.OrderStatus",
+        "PaymentStatusEnum": "shop.choices.PaymentStatus",
+        "AfterSaleStatusEnum": "shop.choices.AfterSaleStatus",
+        "ProductStatusEnum": "shop.choices.ProductStatus",
     },
 }
 
@@ -275,6 +282,9 @@ MEDIA_MAX_VIDEO_SECONDS = env.int("MEDIA_MAX_VIDEO_SECONDS", default=300)
 # resolution" modes are refused rather than decoded at 200 MB or more of RAM per photo.
 MEDIA_MAX_PIXELS = env.int("MEDIA_MAX_PIXELS", default=40_000_000)
 NOTE_MAX_IMAGES = env.int("NOTE_MAX_IMAGES", default=18)
+# A published note's rendered media, topics, mentions and product tags are cached (keyed by its last
+# edit); what they point at (product prices, nicknames) may lag by this much.
+NOTE_ATTACHMENTS_CACHE_SECONDS = env.int("NOTE_ATTACHMENTS_CACHE_SECONDS", default=60)
 
 # --- Search and trending --------------------------------------------------------------------
 # Deepest result a relevance- or popularity-sorted search pages to (offset pagination).
@@ -313,6 +323,22 @@ FEED_NEARBY_MAX_RADIUS_KM = env.float("FEED_NEARBY_MAX_RADIUS_KM", default=50.0)
 # dotted path of its provider; no provider, no ads.
 FEED_AD_SLOTS = env.list("FEED_AD_SLOTS", cast=int, default=[3, 11])
 FEED_ADS_PROVIDER = env.str("FEED_ADS_PROVIDER", default="")
+
+# --- Shop: checkout, orders and payments ----------------------------------------------------
+SHOP_SHIPPING_FEE = env.str("SHOP_SHIPPING_FEE", default="10.00")  # per store order, CNY
+SHOP_FREE_SHIPPING_FROM = env.str("SHOP_FREE_SHIPPING_FROM", default="99.00")  # store subtotal, CNY
+SHOP_PAYMENT_MINUTES = env.int("SHOP_PAYMENT_MINUTES", default=30)  # unpaid orders expire after this
+SHOP_AUTO_CONFIRM_DAYS = env.int("SHOP_AUTO_CONFIRM_DAYS", default=10)  # shipped -> delivered
+SHOP_AFTER_SALES_DAYS = env.int("SHOP_AFTER_SALES_DAYS", default=7)  # then delivered -> completed
+SHOP_CART_MAX_ITEMS = env.int("SHOP_CART_MAX_ITEMS", default=100)
+SHOP_MAX_ADDRESSES = env.int("SHOP_MAX_ADDRESSES", default=20)
+# Idempotency keys are kept at least this long; a repeat waits this long for the first request
+# (PostgreSQL) before answering 409.
+SHOP_IDEMPOTENCY_HOURS = max(24, env.int("SHOP_IDEMPOTENCY_HOURS", default=24))
+SHOP_IDEMPOTENCY_WAIT_MS = env.int("SHOP_IDEMPOTENCY_WAIT_MS", default=10_000)
+SHOP_SANDBOX_WEBHOOK_SECRET = env.str("SHOP_SANDBOX_WEBHOOK_SECRET", default="zhongcao-sandbox-dev-secret")
+SHOP_WEBHOOK_TOLERANCE_SECONDS = env.int("SHOP_WEBHOOK_TOLERANCE_SECONDS", default=300)
+SHOP_PAYMENT_PROVIDERS = {"sandbox": "shop.payments.sandbox.SandboxProvider"}
 
 # --- I18n, security, logging ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

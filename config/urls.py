@@ -12,6 +12,8 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("notes.api.urls")),
     path("", include("notes.api.social_urls")),
+    path("", include("shop.api.urls")),
+    path("", include("shop.api.orders_urls")),
     # Last: unknown API paths answer in the API's error shape, in DEBUG too.
     re_path(r"^.*$", api_not_found),
 ]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from config.errors import NotFound
-from notes.models import Note, NoteCollect, NoteLike, NoteMedia, NoteProduct, Topic
+from notes.models import Note, NoteCollect, NoteLike, NoteMedia, Topic
+from shop.models import Product
+from shop.selectors import products_for_cards
+
+#: How many notes a product page shows under "grass planted by".
+PLANTED_BY_LIMIT = 6
 
 
 def _viewer_flags(viewer) -> dict:
@@ -24,18 +29,23 @@ def notes_for_cards(viewer) -> QuerySet:
     return Note.objects.visible_to(viewer).select_related("author", "cover").annotate(**_viewer_flags(viewer))
 
 
+#: What a note's detail page shows besides the card: media, product tags, topics, mentions.
+NOTE_ATTACHMENTS = (
+    Prefetch("note_media", queryset=NoteMedia.objects.select_related("media")),
+    "product_tags",
+    Prefetch("product_tags__product", queryset=products_for_cards()),
+    Prefetch("topics", queryset=Topic.objects.order_by("notetopic__id")),  # as written
+    Prefetch("mentions", queryset=User.objects.only("id", "username", "nickname")),
+)
+
+
 def note_get_visible(*, note_id: int, viewer) -> Note:
-    """A note ``viewer`` may see, with everything its detail page shows; 404 otherwise (never 403,
-    which would leak that a draft or private note exists)."""
+    """A note ``viewer`` may see, shaped as a card plus its review product; 404 otherwise (never
+    403, which would leak that a draft or private note exists). Its attachments are fetched
+    separately (:func:`note_attachments_fetch`), as the detail page caches them."""
     note = (
         notes_for_cards(viewer)
-        .select_related("product__store")
-        .prefetch_related(
-            Prefetch("note_media", queryset=NoteMedia.objects.select_related("media")),
-            Prefetch("product_tags", queryset=NoteProduct.objects.select_related("product__store")),
-            Prefetch("topics", queryset=Topic.objects.order_by("notetopic__id")),  # as written
-            Prefetch("mentions", queryset=User.objects.only("id", "username", "nickname")),
-        )
+        .prefetch_related(Prefetch("product", queryset=products_for_cards()))  # no query for a non-review
         .filter(pk=note_id)
         .first()
     )
@@ -44,9 +54,16 @@ def note_get_visible(*, note_id: int, viewer) -> Note:
     return note
 
 
+def note_attachments_fetch(note: Note) -> Note:
+    """Fetch ``note``'s media, product tags (and their products as cards), topics and mentions
+    (four queries, five with tags)."""
+    prefetch_related_objects([note], *NOTE_ATTACHMENTS)
+    return note
+
+
 def note_get_for_interaction(*, note_id: int, viewer) -> Note:
-    """A note ``viewer`` may see, for a like, collect or share: the note row alone, in one query
-    (``note_get_visible`` also fetches the detail page's media, topics, mentions and products);
+    """A note ``viewer`` may see, for a like, collect, share or report: the note row alone, in one
+    query (``note_get_visible`` also joins its author, cover and product, with the viewer's flags);
     404 otherwise."""
     note = Note.objects.visible_to(viewer).filter(pk=note_id).first()
     if note is None:
@@ -65,6 +82,26 @@ def note_get_for_author(*, note_id: int, author) -> Note:
 def notes_by_author(*, author: User, viewer) -> QuerySet:
     """A profile's notes tab: what the viewer may see, newest first (by id)."""
     return notes_for_cards(viewer).filter(author=author)
+
+
+def notes_planting(*, product: Product, viewer) -> QuerySet:
+    """ "Grass planted by": the first ``PLANTED_BY_LIMIT`` notes the viewer may see that tag
+    ``product``, most engaging (likes, collects, comments) first."""
+    return (
+        notes_for_cards(viewer)
+        .filter(product_tags__product=product)
+        .annotate(engagement=F("like_count") + F("collect_count") + F("comment_count"))
+        .order_by("-engagement", "-id")[:PLANTED_BY_LIMIT]
+    )
+
+
+def reviews_of_product(*, product: Product, viewer) -> QuerySet:
+    """The review notes of ``product`` the viewer may see: verified purchases first, then newest."""
+    return (
+        notes_for_cards(viewer)
+        .filter(product=product, rating__isnull=False)
+        .order_by("-is_verified_purchase", "-id")
+    )
 
 
 def topic_get(*, name: str) -> Topic:

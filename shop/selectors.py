@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from decimal import Decimal
 
-from config.errors import InvalidInput
-from shop.choices import ProductStatus
-from shop.models import Product
+from django.db.models import Count, Exists, F, FloatField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, NullIf
+
+from accounts.choices import ReviewStatus
+from config.errors import Forbidden, InvalidInput, NotFound
+from notes.choices import MediaStatus, Visibility
+from notes.models import Note, NoteProduct
+from shop.choices import ProductSort, ProductStatus
+from shop.models import SKU, Product, ProductImage, Store
 
 MAX_TAGGED_PRODUCTS = 5
+#: The media variant a product card shows (the one note cards use in a two-column feed).
+CARD_VARIANT = "feed"
+RATINGS = range(1, 6)
 
 
 def product_get_reviewable(*, product_id: int) -> Product:
@@ -37,4 +48,179 @@ def products_taggable(*, product_ids: list[int]) -> list[Product]:
 
 
 def products_for_cards() -> QuerySet:
-    return Product.objects.select_related("store")
+    """Products shaped for ``ProductCardOut`` in one query: the store, the storage name of the
+    cover's card variant (``cover_name``, null without a ready image) and ``in_stock``."""
+    cover = ProductImage.objects.filter(product=OuterRef("pk"), media__status=MediaStatus.READY).order_by(
+        "position"
+    )
+    return (
+        Product.objects.select_related("store")
+        .annotate(
+            cover_name=Subquery(cover.values(name=KeyTextTransform(CARD_VARIANT, "media__variants"))[:1])
+        )
+        .annotate(in_stock=Exists(SKU.objects.filter(product=OuterRef("pk"), is_active=True, stock__gt=0)))
+    )
+
+
+def _planted_count() -> Coalesce:
+    tags = NoteProduct.objects.filter(product=OuterRef("pk")).values("product").annotate(n=Count("pk"))
+    return Coalesce(Subquery(tags.values("n")), 0)
+
+
+PRODUCT_ORDERINGS: dict[str, tuple] = {
+    ProductSort.POPULAR: ("-sales_count", "-engagement", "-id"),
+    ProductSort.NEWEST: ("-id",),
+    ProductSort.PRICE_ASC: (F("min_price").asc(nulls_last=True), "id"),
+    ProductSort.PRICE_DESC: (F("min_price").desc(nulls_last=True), "-id"),
+    ProductSort.RATING: (F("average_rating").desc(nulls_last=True), "-rating_count", "-id"),
+}
+
+
+def products_list(
+    *,
+    sort: str,
+    category: str | None = None,
+    brand: str | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    in_stock: bool | None = None,
+) -> QuerySet:
+    """The shop's product list: on sale in active stores of approved brands, filtered, in the
+    order ``sort`` names (popular: sales, then reviews plus notes tagging it). ``brand`` is a
+    brand slug; the price range applies to the cheapest active SKU."""
+    qs = products_for_cards().on_sale()
+    if category:
+        qs = qs.filter(category=category)
+    if brand:
+        qs = qs.filter(store__brand__slug=brand)
+    if min_price is not None:
+        qs = qs.filter(min_price__gte=min_price)
+    if max_price is not None:
+        qs = qs.filter(min_price__lte=max_price)
+    if in_stock is not None:
+        qs = qs.filter(in_stock=in_stock)
+    if sort == ProductSort.POPULAR:
+        qs = qs.annotate(engagement=F("review_count") + _planted_count())
+    elif sort == ProductSort.RATING:
+        qs = qs.annotate(average_rating=Cast("rating_sum", FloatField()) / NullIf("rating_count", 0))
+    return qs.order_by(*PRODUCT_ORDERINGS[sort])
+
+
+def _viewer_id(viewer) -> int | None:
+    return viewer.pk if viewer is not None and viewer.is_authenticated else None
+
+
+def _visible(qs: QuerySet, viewer) -> QuerySet:
+    """``qs`` narrowed to what ``viewer`` may open: on sale (``ProductQuerySet.on_sale``) or,
+    whatever its state, a product of their own brand."""
+    viewer_id = _viewer_id(viewer)
+    visible = qs.on_sale()
+    return visible if viewer_id is None else visible | qs.filter(store__brand__owner_id=viewer_id)
+
+
+def product_get_for_viewer(*, product_id: int, viewer) -> Product:
+    """A product's detail page; 404 unless ``viewer`` may open it (``_visible``). Images (with
+    their media) and every SKU, active or not, come prefetched; ``is_owner`` says whether the
+    viewer runs its store."""
+    qs = products_for_cards().select_related("store__brand").filter(pk=product_id)
+    product = (
+        _visible(qs, viewer)
+        .prefetch_related(
+            Prefetch("product_images", queryset=ProductImage.objects.select_related("media")),
+            Prefetch("skus", queryset=SKU.objects.order_by("id")),
+        )
+        .first()
+    )
+    if product is None:
+        raise NotFound("No such product.")
+    product.is_owner = product.store.brand.owner_id == _viewer_id(viewer)
+    return product
+
+
+def product_get_visible(*, product_id: int, viewer) -> Product:
+    """The product row alone, when ``viewer`` may open its page; 404 otherwise."""
+    product = _visible(Product.objects.filter(pk=product_id), viewer).first()
+    if product is None:
+        raise NotFound("No such product.")
+    return product
+
+
+def counted_reviews(*, product_id: int) -> QuerySet:
+    """The reviews a product's figures count: live review notes of active authors, except notes
+    only their author sees. (Whether a reader may open one is ``Note.visible_to``'s business.)"""
+    return (
+        Note.objects.live()
+        .filter(product_id=product_id, rating__isnull=False, author__is_active=True)
+        .exclude(visibility=Visibility.PRIVATE)
+    )
+
+
+@dataclass(frozen=True)
+class RatingFigures:
+    count: int
+    average: float | None
+    distribution: dict[str, int]
+
+    @classmethod
+    def of(cls, counts: dict[int, int]) -> RatingFigures:
+        total = sum(counts.values())
+        average = round(sum(r * n for r, n in counts.items()) / total, 2) if total else None
+        return cls(count=total, average=average, distribution={str(r): counts[r] for r in RATINGS})
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    """Every counted review, and the verified purchases among them (what ``Product.rating`` uses)."""
+
+    all: RatingFigures
+    verified: RatingFigures
+
+
+def product_rating_summary(*, product_id: int) -> RatingSummary:
+    """Star counts 1-5 of the counted reviews, all and verified, in one query."""
+    counts = counted_reviews(product_id=product_id).aggregate(
+        **{f"all_{r}": Count("pk", filter=Q(rating=r)) for r in RATINGS},
+        **{f"verified_{r}": Count("pk", filter=Q(rating=r, is_verified_purchase=True)) for r in RATINGS},
+    )
+    return RatingSummary(
+        all=RatingFigures.of({r: counts[f"all_{r}"] for r in RATINGS}),
+        verified=RatingFigures.of({r: counts[f"verified_{r}"] for r in RATINGS}),
+    )
+
+
+def stores_managed_by(*, user) -> QuerySet:
+    """The stores ``user`` may sell through: active, of a brand they own that is approved."""
+    if _viewer_id(user) is None:
+        return Store.objects.none()
+    return Store.objects.filter(brand__owner=user, brand__status=ReviewStatus.APPROVED, is_active=True)
+
+
+def store_get_for_seller(*, user, store_id: int | None = None) -> Store:
+    """The store a brand owner manages products in: ``store_id``, or their only store. Someone
+    running no store gets 403; another brand's store is 404."""
+    stores = stores_managed_by(user=user)
+    if store_id is not None:
+        store = stores.filter(pk=store_id).first()
+        if store is None:
+            if not stores.exists():
+                raise Forbidden("Only the owner of an approved brand with a store sells products.")
+            raise NotFound("No such store.")
+        return store
+    found = list(stores[:2])
+    if not found:
+        raise Forbidden("Only the owner of an approved brand with a store sells products.")
+    if len(found) > 1:
+        raise InvalidInput("You run several stores: say which.", fields={"store": ["Required."]})
+    return found[0]
+
+
+def product_get_for_seller(*, product_id: int, user) -> Product:
+    """A product of a store ``user`` manages, for an edit; 403 if they run no store, 404 if it is
+    another brand's."""
+    stores = stores_managed_by(user=user)
+    product = Product.objects.filter(pk=product_id, store__in=stores).first()
+    if product is None:
+        if not stores.exists():
+            raise Forbidden("Only the owner of an approved brand with a store sells products.")
+        raise NotFound("No such product.")
+    return product

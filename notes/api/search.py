@@ -9,19 +9,17 @@ opaque ``cursor`` carries an offset, capped at ``SEARCH_MAX_RESULTS`` results.
 
 from __future__ import annotations
 
-from base64 import b64decode, b64encode
-
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
-from rest_framework import pagination, serializers
-from rest_framework.exceptions import NotFound
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.api.serializers import UserSummaryOut
-from config.api.pagination import CursorPagination
+from config.api.pagination import CursorPagination, RankedPagination
+from notes import tasks
 from notes.api.serializers import NoteCardOut, TopicOut
 from notes.choices import SearchSort, SearchType
 from notes.search import selectors
@@ -37,59 +35,9 @@ RESULT_SERIALIZERS = {
 }
 
 
-class RankedPagination(pagination.BasePagination):
-    """Offset pages behind an opaque cursor, for orders recomputed on every request. Fetches one
-    row more than the page to know whether there is a next page (no COUNT)."""
-
-    page_size = settings.API_PAGE_SIZE
-    max_page_size = settings.API_MAX_PAGE_SIZE
-    page_size_query_param = "page_size"
-    cursor_query_param = "cursor"
-
-    def _decode(self, request) -> int:
-        encoded = request.query_params.get(self.cursor_query_param)
-        if encoded is None:
-            return 0
-        try:
-            offset = int(b64decode(encoded.encode("ascii"), validate=True).decode("ascii").removeprefix("o="))
-        except (ValueError, UnicodeError):
-            raise NotFound("Invalid cursor") from None
-        if not 0 <= offset < settings.SEARCH_MAX_RESULTS:
-            raise NotFound("Invalid cursor")
-        return offset
-
-    def _link(self, offset: int) -> str:
-        if offset <= 0:
-            return remove_query_param(self.base_url, self.cursor_query_param)
-        cursor = b64encode(f"o={offset}".encode("ascii")).decode("ascii")
-        return replace_query_param(self.base_url, self.cursor_query_param, cursor)
-
-    def get_page_size(self, request) -> int:
-        try:
-            size = int(request.query_params[self.page_size_query_param])
-        except (KeyError, ValueError):
-            return self.page_size
-        return min(size, self.max_page_size) if size > 0 else self.page_size
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.base_url = request.build_absolute_uri()
-        self.offset = self._decode(request)
-        self.requested_size = self.get_page_size(request)
-        self.size = min(self.requested_size, settings.SEARCH_MAX_RESULTS - self.offset)
-        rows = list(queryset[self.offset : self.offset + self.size + 1])
-        self.has_next = len(rows) > self.size and self.offset + self.size < settings.SEARCH_MAX_RESULTS
-        return rows[: self.size]
-
-    def get_next_link(self):
-        return self._link(self.offset + self.size) if self.has_next else None
-
-    def get_previous_link(self):
-        return self._link(self.offset - self.requested_size) if self.offset > 0 else None
-
-
 def _paginator(type_: str, sort: str):
     if sort != SearchSort.LATEST:
-        return RankedPagination()
+        return RankedPagination(max_results=settings.SEARCH_MAX_RESULTS)
     paginator = CursorPagination()
     paginator.ordering = selectors.ORDERINGS[type_, sort]
     return paginator
@@ -149,7 +97,7 @@ class SearchView(APIView):
         paginator = _paginator(type_, sort)
         page = paginator.paginate_queryset(queryset, request, view=self)
         if request.user.is_authenticated and paginator.cursor_query_param not in request.query_params:
-            search_services.search_record(user=request.user, query=query, found=bool(page))
+            tasks.search_record.delay(request.user.pk, query, bool(page), timezone.now().isoformat())
         results = RESULT_SERIALIZERS[type_](page, many=True, context={"request": request}).data
         return Response(
             {

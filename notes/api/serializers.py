@@ -125,24 +125,37 @@ class MentionOut(serializers.Serializer):
     nickname = serializers.CharField(source="display_name")
 
 
-class NoteOut(NoteCardOut):
-    """The note detail page."""
+class NoteAttachmentsOut(serializers.Serializer):
+    """What a note's page shows besides its card and text: media, topics, mentions, tagged products
+    (read from the relations :data:`notes.selectors.NOTE_ATTACHMENTS` fetches)."""
 
-    body = serializers.CharField()
     media = serializers.SerializerMethodField()
     topics = TopicRefOut(many=True)
     mentions = MentionOut(many=True)
+    products = serializers.SerializerMethodField()
+
+    @extend_schema_field(MediaOut(many=True))
+    def get_media(self, note):
+        return MediaOut([nm.media for nm in note.note_media.all()], many=True, context=self.context).data
+
+    @extend_schema_field(ProductCardOut(many=True))
+    def get_products(self, note):
+        return ProductCardOut(
+            [tag.product for tag in note.product_tags.all()], many=True, context=self.context
+        ).data
+
+
+class NoteCoreOut(NoteCardOut):
+    """The note detail page without its attachments."""
+
+    body = serializers.CharField()
     place = serializers.SerializerMethodField()
     product = ProductCardOut(allow_null=True)
-    products = serializers.SerializerMethodField()
 
     class Meta(NoteCardOut.Meta):
         fields = [
             *NoteCardOut.Meta.fields,
             "body",
-            "media",
-            "topics",
-            "mentions",
             "place",
             "visibility",
             "status",
@@ -151,21 +164,12 @@ class NoteOut(NoteCardOut):
             "product",
             "rating",
             "is_verified_purchase",
-            "products",
             "share_count",
             "pinned_comment_id",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(MediaOut(many=True))
-    def get_media(self, note):
-        return MediaOut([nm.media for nm in note.note_media.all()], many=True, context=self.context).data
-
-    @extend_schema_field(ProductCardOut(many=True))
-    def get_products(self, note):
-        return ProductCardOut([tag.product for tag in note.product_tags.all()], many=True).data
 
     @extend_schema_field(PlaceIO(allow_null=True))
     def get_place(self, note):
@@ -174,6 +178,14 @@ class NoteOut(NoteCardOut):
         lat = float(note.lat) if note.lat is not None else None
         lng = float(note.lng) if note.lng is not None else None
         return {"name": note.place_name, "city": note.place_city, "lat": lat, "lng": lng}
+
+
+class NoteOut(NoteCoreOut, NoteAttachmentsOut):
+    """The note detail page."""
+
+    class Meta(NoteCoreOut.Meta):
+        fields = [*NoteCoreOut.Meta.fields, "media", "topics", "mentions", "products"]
+        read_only_fields = fields
 
 
 class ToggleOut(serializers.Serializer):

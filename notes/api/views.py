@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.cache import cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.permissions import IsAuthenticated
@@ -9,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.selectors import user_get_visible
 from notes import selectors
 from notes.api import serializers as s
+from notes.choices import NoteStatus
 from notes.models import Board
 from notes.services import interactions
 from notes.services import notes as note_services
@@ -19,9 +22,25 @@ def _place(data: dict | None) -> Place | None:
     return Place(**data) if data else None
 
 
+def _attachments(request, note) -> dict:
+    """The note's rendered attachments. A published note's are cached under a key that changes
+    with every edit (``updated_at``), so only what the attachments point at (a product's price,
+    a mentioned user's nickname) can lag, by ``NOTE_ATTACHMENTS_CACHE_SECONDS`` at most. Others
+    (drafts, notes waiting for their media) are always read fresh."""
+    context = {"request": request}
+    if note.status != NoteStatus.PUBLISHED:
+        return s.NoteAttachmentsOut(selectors.note_attachments_fetch(note), context=context).data
+    key = f"note:attachments:{note.pk}:{note.updated_at.timestamp()}:{request.build_absolute_uri('/')}"
+    data = cache.get(key)
+    if data is None:
+        data = s.NoteAttachmentsOut(selectors.note_attachments_fetch(note), context=context).data
+        cache.set(key, data, settings.NOTE_ATTACHMENTS_CACHE_SECONDS)
+    return data
+
+
 def _detail(request, note_id: int) -> Response:
     note = selectors.note_get_visible(note_id=note_id, viewer=request.user)
-    return Response(s.NoteOut(note, context={"request": request}).data)
+    return Response({**s.NoteCoreOut(note, context={"request": request}).data, **_attachments(request, note)})
 
 
 class NoteCreateView(APIView):

@@ -5,9 +5,10 @@
   scored by ``rank``, each member ``<note>:<author>:<category>:<topic.topic...>`` so that candidates
   come back with everything personalisation and diversity need in one round trip; per reader a
   sorted set ``seen:<user>`` (note -> time served, capped at ``FEED_SEEN_MAX``); a hash ``imp`` of
-  impressions per note. A discovery page costs two round trips: candidates + seen, then the write
-  of what was served. A scored note costs a constant number of commands (two ``ZADD``, plus two
-  ``ZREM`` when its category or topics changed).
+  impressions per note. A discovery page costs two round trips: the candidates the reader has not
+  seen (a server-side script skips the seen ones), then the write of what was served. A scored
+  note costs a constant number of commands (two ``ZADD``, plus two ``ZREM`` when its category or
+  topics changed).
 * :class:`DatabaseRankStore`: ``NoteScore`` is the rank index itself; one query returns the
   candidates as ready cards (visibility, seen and turned-down notes filtered in SQL), and
   ``SeenNote`` rows record what was served (and count as impressions).
@@ -63,6 +64,37 @@ def candidate_from_member(member: str, rank: float) -> Candidate:
         category=category,
         topic_ids=tuple(int(t) for t in topics.split(".") if t),
     )
+
+
+#: KEYS: the reader's seen set, then the channels; ARGV: the oldest "seen" time that still counts,
+#: then how many unseen members to return per channel. Returns, per channel, a flat list of member,
+#: score, best first. Members start with the note id, which is what the seen set holds.
+UNSEEN_TOP = """
+local seen = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do seen[id] = true end
+local replies = {}
+for i = 2, #KEYS do
+  local want, got, start = tonumber(ARGV[i]), {}, 0
+  while #got < 2 * want do
+    local chunk = redis.call('ZREVRANGE', KEYS[i], start, start + want - 1, 'WITHSCORES')
+    if #chunk == 0 then break end
+    for j = 1, #chunk, 2 do
+      if #got < 2 * want and not seen[string.match(chunk[j], '^(%d+):')] then
+        got[#got + 1] = chunk[j]
+        got[#got + 1] = chunk[j + 1]
+      end
+    end
+    start = start + want
+  end
+  replies[#replies + 1] = got
+end
+return replies
+"""
+
+
+def _unseen_top():
+    """The registered script (EVALSHA; loaded once per server on first use)."""
+    return redisconn.client().register_script(UNSEEN_TOP)
 
 
 class RankStore:
@@ -139,36 +171,45 @@ class RedisRankStore(RankStore):
 
     def candidates(self, *, viewer, reader, category, after, include_ids, limit, now):
         channels = [self._category(category)] if category else [self._all()]
-        depth = limit
         if reader.personal:
-            # Deep enough that the reader's seen and turned-down notes cannot empty the page.
-            depth += settings.FEED_SEEN_MAX + len(reader.hidden)
             if not category:
                 channels += [self._category(c) for c in reader.top_categories()]
+            return self._unseen_candidates(reader, channels, limit + len(reader.hidden), now)
         pipe = redisconn.client().pipeline(transaction=False)
         for index, channel in enumerate(channels):
-            num = depth if index == 0 else max(1, depth // 2)
+            num = limit if index == 0 else max(1, limit // 2)
             if after is not None:
                 pipe.zrevrangebyscore(channel, after[0], "-inf", start=0, num=num, withscores=True)
             else:
                 pipe.zrevrange(channel, 0, num - 1, withscores=True)
-        if reader.personal:
-            pipe.zrangebyscore(
-                self._seen(reader.user_id), now.timestamp() - settings.FEED_SEEN_DAYS * DAY, "+inf"
-            )
         results = pipe.execute()
-        seen = {int(member) for member in results.pop()} if reader.personal else set()
-        more = len(results[0]) >= depth
+        return self._parse(results, after=after), len(results[0]) >= limit
+
+    def _unseen_candidates(self, reader, channels, depth, now) -> tuple[list[Candidate], bool]:
+        """The best ``depth`` notes of the first channel (half as many of the others) that the
+        reader has not seen lately, skipped in Redis by a script: one round trip, and only what
+        may be shown travels, however many notes the reader saw."""
+        nums = [depth] + [max(1, depth // 2)] * (len(channels) - 1)
+        since = now.timestamp() - settings.FEED_SEEN_DAYS * DAY
+        replies = _unseen_top()(keys=[self._seen(reader.user_id), *channels], args=[since, *nums])
+        results = [
+            [(member, float(score)) for member, score in zip(flat[::2], flat[1::2], strict=True)]
+            for flat in replies
+        ]
+        return self._parse(results, after=None), len(results[0]) >= depth
+
+    @staticmethod
+    def _parse(results: list[list[tuple[str, float]]], *, after) -> list[Candidate]:
         found: dict[int, Candidate] = {}
         for members in results:
             for member, rank in members:
                 candidate = candidate_from_member(member, rank)
-                if candidate.note_id in seen or candidate.note_id in found:
+                if candidate.note_id in found:
                     continue
                 if after is not None and (candidate.rank, candidate.note_id) >= after:
                     continue
                 found[candidate.note_id] = candidate
-        return list(found.values()), more
+        return list(found.values())
 
     def mark_seen(self, *, user_id, note_ids, now):
         if not note_ids:

@@ -16,8 +16,9 @@ from notes.search.segmentation import MAX_QUERY_LENGTH, normalize
 logger = logging.getLogger(__name__)
 
 
-def search_record(*, user: User, query: str, found: bool, now: datetime | None = None) -> None:
-    """A signed-in user searched ``query`` (first page only: paging is not searching again).
+def search_record(*, user_id: int, query: str, found: bool, now: datetime | None = None) -> None:
+    """A signed-in user searched ``query`` (first page only: paging is not searching again). Run by
+    a Celery task, off the search request; idempotent (an upsert, and a count keyed per user).
 
     The query goes to the top of their history (one upsert) and, when it found something, counts
     for the hot searches (a query nobody finds anything for is not "hot", whatever a script sends).
@@ -27,14 +28,14 @@ def search_record(*, user: User, query: str, found: bool, now: datetime | None =
         return
     now = now or timezone.now()
     SearchHistory.objects.bulk_create(
-        [SearchHistory(user=user, query=text, searched_at=now)],
+        [SearchHistory(user_id=user_id, query=text, searched_at=now)],
         update_conflicts=True,
         unique_fields=["user", "query"],
         update_fields=["searched_at"],
     )
     if found:
         try:
-            trending.count_query(user_id=user.pk, query=text, now=now)
+            trending.count_query(user_id=user_id, query=text, now=now)
         except RedisError as exc:  # a hot-list count is not worth failing a search for
             logger.warning("hot search not counted: %r", exc)
 

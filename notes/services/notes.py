@@ -34,6 +34,7 @@ from notes.models import (
 )
 from notes.text import parse_mentions, parse_topics
 from shop import selectors as shop_selectors
+from shop.services import reviews as shop_reviews
 
 LIVE = NoteStatus.PUBLISHED
 COORD_STEP = Decimal("0.001")  # ~100 m: places are shown, homes are not pinpointed
@@ -236,6 +237,8 @@ def note_create(
     _set_text_links(note)
     _apply_action(note, action, publish_at, now)
     note.save()
+    if note.product_id:
+        shop_reviews.review_verify(note=note)
     _set_live(note, live_before=False)
     return note
 
@@ -283,12 +286,10 @@ def note_update(
         _set_media(note, _owned_media(author=editor, media_ids=media_ids), cover_id)
     elif cover_id is not None:
         _set_media(note, [nm.media for nm in note.note_media.select_related("media")], cover_id)
+    reviewed_before = note.product_id
     if review is not None:
-        reviewed_before = note.product_id
         product_id, note.rating = review
         note.product = _review(product_id, note.rating)
-        if note.product_id != reviewed_before:  # the shop's badge was for the product it checked
-            note.is_verified_purchase = False
     if product_ids is not None:
         _set_product_tags(note, product_ids)
     if place is not None:
@@ -298,6 +299,8 @@ def note_update(
     if action is not None:
         _apply_action(note, action, publish_at, now)
     note.save()
+    if note.product_id != reviewed_before:  # the shop's badge was for the product it checked
+        shop_reviews.review_verify(note=note)
     if live_before:  # the current topics count the note again, as if it were still live...
         Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + 1)
     _set_live(note, live_before)  # ...so this settles a change of state like any other
@@ -317,6 +320,8 @@ def note_delete(*, note: Note, user: User) -> None:
     live_before = _is_live(note)
     note.deleted_at = timezone.now()
     note.save(update_fields=["deleted_at", "updated_at"])
+    if note.product_id:  # its purchase may verify another review
+        shop_reviews.review_verify(note=note)
     Board.objects.filter(collects__note=note).update(note_count=F("note_count") - 1)
     _set_live(note, live_before)
 

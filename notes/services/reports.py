@@ -27,7 +27,7 @@ class ReportResult:
 def _check_target(*, reporter: User, target_type: str, target_id: int) -> None:
     """The reporter must be able to see what they report (404 otherwise, as everywhere)."""
     if target_type == ReportTarget.NOTE:
-        selectors.note_get_visible(note_id=target_id, viewer=reporter)
+        selectors.note_get_for_interaction(note_id=target_id, viewer=reporter)
     elif target_type == ReportTarget.COMMENT:
         comment_get_visible(comment_id=target_id, viewer=reporter)
     else:

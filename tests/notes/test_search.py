@@ -495,8 +495,9 @@ def _queries(client, params: dict) -> tuple[int, int]:
     return len(captured), len(response.json()["results"])
 
 
-# JWT user (1) + the search (1) + history upsert (1) + hot count (1 on the database store; Redis
-# when configured). Anonymous: the search only.
+# JWT user (1) + the search (1), then the recording task, run inline by the eager Celery of the
+# tests (a worker's, in production): history upsert (1) + hot count (1 on the database store;
+# Redis when configured). Anonymous: the search only.
 BUDGET = 4
 
 

@@ -12,9 +12,16 @@ from tqdm import tqdm
 
 from accounts import demo
 from notes import demo as notes_demo
+from shop import demo as shop_demo
+from shop import demo_orders as shop_demo_orders
 
 # Each app adds its steps after the ones it builds on (notes after people, ads after the shop...).
-STEPS: list[tuple[str, demo.Step]] = [*demo.STEPS, *notes_demo.STEPS]
+STEPS: list[tuple[str, demo.Step]] = [
+    *demo.STEPS,
+    *notes_demo.STEPS,
+    *shop_demo.STEPS,
+    *shop_demo_orders.STEPS,
+]
 
 
 class _BarOutput:
@@ -53,7 +60,10 @@ class Command(BaseCommand):
             "--notes",
             type=int,
             default=5,
-            help=f"Notes per person, 1-2 generated photos each (default 5, max {len(notes_demo.TEMPLATES)}).",
+            help=(
+                f"Notes per person, 1-2 generated photos each (default 5, max {len(notes_demo.TEMPLATES)}); "
+                "0 also leaves out the shop's stores and products."
+            ),
         )
 
     def handle(self, *args, seed: int, users: int, notes: int, verbosity: int, **options):

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from shop.api import catalogue
+
+urlpatterns = [
+    path("shop/products", catalogue.ProductListCreateView.as_view(), name="shop-products"),
+    path("shop/products/<int:product_id>", catalogue.ProductDetailView.as_view(), name="shop-product"),
+    path(
+        "shop/products/<int:product_id>/reviews",
+        catalogue.ProductReviewsView.as_view(),
+        name="shop-product-reviews",
+    ),
+]

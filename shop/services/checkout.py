@@ -1,0 +1,180 @@
+"""Checkout: one order per store, all in one checkout group, stock reserved atomically.
+
+Stock is taken with ``UPDATE sku SET stock = stock - n WHERE id = ? AND stock >= n`` and the row
+count decides: on PostgreSQL a concurrent buyer waits on the row, re-reads it after the first
+commits, and finds too little; the ``sku_stock_not_negative`` constraint backs this up. SKUs are
+taken in id order so two checkouts never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from accounts.models import User
+from config.errors import Conflict, InvalidInput
+from notes.models import Note
+from shop.choices import OrderStatus
+from shop.models import SKU, Address, CartItem, CheckoutGroup, Order, OrderEvent, OrderLine, Product
+
+CENT = Decimal("0.01")
+ADDRESS_FIELDS = ["recipient", "phone", "province", "city", "district", "line", "postal_code"]
+
+
+@dataclass(frozen=True)
+class CheckoutItem:
+    sku_id: int
+    quantity: int
+    source_note_id: int | None = None
+
+
+def shipping_fee(lines_total: Decimal) -> Decimal:
+    """Flat shipping per store order, free from ``SHOP_FREE_SHIPPING_FROM``."""
+    if lines_total >= Decimal(settings.SHOP_FREE_SHIPPING_FROM):
+        return Decimal("0.00")
+    return Decimal(settings.SHOP_SHIPPING_FEE).quantize(CENT)
+
+
+def _address(buyer: User, address_id: int | None) -> Address:
+    addresses = Address.objects.filter(user=buyer)
+    address = (
+        addresses.filter(pk=address_id).first() if address_id else addresses.filter(is_default=True).first()
+    )
+    if address is None:
+        raise InvalidInput("Choose one of your shipping addresses.", fields={"address": ["Unknown address."]})
+    return address
+
+
+def _buyable_skus(items: list[CheckoutItem]) -> dict[int, SKU]:
+    ids = [item.sku_id for item in items]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("A SKU is listed twice.", fields={"items": ["Give each SKU once."]})
+    skus = SKU.objects.select_related("product").in_bulk(ids)
+    unknown = [pk for pk in ids if pk not in skus]
+    if unknown:
+        raise InvalidInput(
+            "Some SKUs do not exist.", fields={"items": [f"Unknown SKU {pk}." for pk in unknown]}
+        )
+    buyable = set(
+        SKU.objects.filter(pk__in=ids, is_active=True, product__in=Product.objects.on_sale()).values_list(
+            "pk", flat=True
+        )
+    )
+    if unavailable := [pk for pk in ids if pk not in buyable]:
+        raise Conflict(
+            "Some items are no longer on sale.",
+            code="unavailable",
+            fields={"items": [f"SKU {pk} is not on sale." for pk in unavailable]},
+        )
+    over = [item for item in items if item.quantity > skus[item.sku_id].per_order_limit]
+    if over:
+        raise InvalidInput(
+            "Some quantities are above the per-order limit.",
+            code="over_limit",
+            fields={"items": [f"SKU {i.sku_id}: at most {skus[i.sku_id].per_order_limit}." for i in over]},
+        )
+    return skus
+
+
+def _reserve(items: list[CheckoutItem], skus: dict[int, SKU]) -> None:
+    sold_out = [
+        item.sku_id
+        for item in sorted(items, key=lambda item: item.sku_id)
+        if not SKU.objects.filter(pk=item.sku_id, stock__gte=item.quantity).update(
+            stock=F("stock") - item.quantity
+        )
+    ]
+    if sold_out:  # the transaction rolls back what the others took
+        raise Conflict(
+            "Not enough stock left.",
+            code="out_of_stock",
+            fields={"items": [f"{skus[pk].name}: not enough stock." for pk in sold_out]},
+        )
+
+
+@transaction.atomic
+def order_checkout(
+    *,
+    buyer: User,
+    items: list[CheckoutItem] | None,
+    address_id: int | None = None,
+    buyer_note: str = "",
+    expected_total: Decimal | None = None,
+) -> CheckoutGroup:
+    """Turn ``items`` (the whole cart when None) into one pending order per store.
+
+    Prices are today's; a client that shows a total passes it as ``expected_total`` and gets a 409
+    ``price_changed`` if it moved. Bought cart items leave the cart.
+    """
+    address = _address(buyer, address_id)
+    from_cart = items is None
+    if from_cart:
+        items = [
+            CheckoutItem(sku_id=sku_id, quantity=quantity, source_note_id=note_id)
+            for sku_id, quantity, note_id in CartItem.objects.filter(user=buyer).values_list(
+                "sku_id", "quantity", "source_note_id"
+            )
+        ]
+    if not items:
+        raise InvalidInput("Your cart is empty.", code="empty_cart")
+    skus = _buyable_skus(items)
+    by_store: dict[int, list[CheckoutItem]] = defaultdict(list)
+    for item in items:
+        by_store[skus[item.sku_id].product.store_id].append(item)
+    totals = {}
+    for store_id, store_items in by_store.items():
+        lines_total = sum((skus[i.sku_id].price * i.quantity for i in store_items), Decimal("0.00"))
+        totals[store_id] = (lines_total, shipping_fee(lines_total))
+    grand_total = sum((lines + shipping for lines, shipping in totals.values()), Decimal("0.00"))
+    if expected_total is not None and expected_total != grand_total:
+        raise Conflict(
+            "Prices changed since you last looked.",
+            code="price_changed",
+            fields={"expected_total": [f"The total is now {grand_total}."]},
+        )
+    _reserve(items, skus)
+    # Attribution never blocks a purchase: a note that is gone is simply not credited.
+    notes = set(Note.objects.filter(pk__in={i.source_note_id for i in items}).values_list("pk", flat=True))
+
+    group = CheckoutGroup.objects.create(buyer=buyer, total=grand_total)
+    expires_at = timezone.now() + timedelta(minutes=settings.SHOP_PAYMENT_MINUTES)
+    snapshot = model_to_dict(address, fields=ADDRESS_FIELDS)
+    for store_id, store_items in by_store.items():
+        lines_total, shipping = totals[store_id]
+        order = Order.objects.create(
+            group=group,
+            buyer=buyer,
+            store_id=store_id,
+            lines_total=lines_total,
+            shipping_total=shipping,
+            total=lines_total + shipping,
+            shipping_address=snapshot,
+            buyer_note=buyer_note,
+            expires_at=expires_at,
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                sku=skus[i.sku_id],
+                product=skus[i.sku_id].product,
+                title=skus[i.sku_id].product.title,
+                sku_name=skus[i.sku_id].name,
+                unit_price=skus[i.sku_id].price,
+                quantity=i.quantity,
+                line_total=skus[i.sku_id].price * i.quantity,
+                source_note_id=i.source_note_id if i.source_note_id in notes else None,
+            )
+            for i in store_items
+        )
+        OrderEvent.objects.create(order=order, actor=buyer, to_status=OrderStatus.PENDING_PAYMENT)
+    if from_cart:
+        CartItem.objects.filter(user=buyer, sku_id__in=[i.sku_id for i in items]).delete()
+    return group

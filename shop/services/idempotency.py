@@ -1,0 +1,90 @@
+"""Idempotency keys: a repeated request gets the first response instead of doing the work again.
+
+The key row is inserted in the same transaction as the work, so a repeat arriving while the first
+is in flight waits on the unique index (PostgreSQL) until it commits, then replays its answer; if
+it waits longer than ``SHOP_IDEMPOTENCY_WAIT_MS`` it gets a 409 ``in_flight``. Domain errors are
+answers too: they are stored and replayed (the work itself is rolled back to a savepoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from config.api.exceptions import error_body
+from config.errors import Conflict, DomainError, InvalidInput, Unprocessable
+from shop.models import IdempotencyKey
+
+LOCK_NOT_AVAILABLE = "55P03"
+MAX_KEY_LENGTH = IdempotencyKey._meta.get_field("key").max_length
+
+
+def request_fingerprint(*, method: str, path: str, data) -> str:
+    canonical = json.dumps([method, path, data], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _claim(user: User, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """Insert the key row; on a repeat, the first request's row (once it has committed)."""
+    postgres = connection.vendor == "postgresql"
+    try:
+        with transaction.atomic():
+            if postgres:
+                _set_lock_timeout(f"{settings.SHOP_IDEMPOTENCY_WAIT_MS}ms")
+            IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+    except IntegrityError:
+        return IdempotencyKey.objects.get(user=user, key=key)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise Conflict(
+            "A request with this Idempotency-Key is still in progress.", code="in_flight"
+        ) from None
+    if postgres:
+        _set_lock_timeout("0")  # the work itself may wait on stock rows as long as it needs
+    return None
+
+
+def _set_lock_timeout(value: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+
+
+@transaction.atomic
+def idempotent(
+    *, user: User, key: str, fingerprint: str, run: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict]:
+    """``run()`` once per (user, key) and return its ``(status, body)``; repeats get the same pair.
+    The same key with another request is a 422."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(
+            f"Send an Idempotency-Key header of 1 to {MAX_KEY_LENGTH} characters.", code="idempotency_key"
+        )
+    first = _claim(user, key, fingerprint)
+    if first is not None:
+        if first.fingerprint != fingerprint:
+            raise Unprocessable(
+                "This Idempotency-Key was used for another request.", code="idempotency_key_reused"
+            )
+        return first.status_code, first.response
+    try:
+        with transaction.atomic():
+            status, body = run()
+    except DomainError as exc:
+        status, body = exc.status, error_body(exc.code, exc.message, exc.fields)
+    IdempotencyKey.objects.filter(user=user, key=key).update(status_code=status, response=body)
+    return status, body
+
+
+def idempotency_keys_purge(*, now=None) -> int:
+    """Forget keys older than ``SHOP_IDEMPOTENCY_HOURS`` (at least 24)."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.SHOP_IDEMPOTENCY_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

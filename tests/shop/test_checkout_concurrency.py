@@ -1,0 +1,78 @@
+"""Checkout under real concurrency (PostgreSQL only): the last unit sells once, one key makes
+one order, a key in flight is a 409."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from shop.models import SKU, IdempotencyKey, Order
+from tests.conftest import requires_postgres
+from tests.factories import UserFactory
+from tests.factories.shop import SKUFactory
+from tests.helpers import assert_error, run_together
+from tests.shop.orders_support import buyer_with_address, checkout
+
+pytestmark = [requires_postgres(), pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def test_fifty_buyers_of_the_last_unit_make_exactly_one_order(client_for, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "100/m/ip"}
+    sku = SKUFactory(stock=1)
+    buyers = [buyer_with_address(client_for, UserFactory()) for _ in range(50)]
+
+    responses = run_together([lambda client=client: checkout(client, [(sku, 1)]) for client in buyers])
+
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 49
+    for response in responses:
+        if response.status_code == 409:
+            error = assert_error(response, 409, "out_of_stock")
+            assert error["fields"] == {"items": [f"{sku.name}: not enough stock."]}
+    assert SKU.objects.get(pk=sku.pk).stock == 0
+    assert Order.objects.count() == 1
+    assert Order.objects.get().lines.get().quantity == 1
+
+
+def test_five_concurrent_repeats_of_one_key_make_one_order(client_for, user):
+    sku = SKUFactory(stock=10)
+    buyer = buyer_with_address(client_for, user)
+    clients = [client_for(user) for _ in range(5)]
+    assert buyer.user == user
+
+    responses = run_together([lambda c=c: checkout(c, [(sku, 3)], key="one-key") for c in clients])
+
+    assert [r.status_code for r in responses] == [201] * 5
+    assert all(r.json() == responses[0].json() for r in responses)
+    assert Order.objects.count() == 1
+    assert SKU.objects.get(pk=sku.pk).stock == 7
+
+
+def test_a_key_still_in_flight_is_a_409(client_for, user, settings):
+    settings.SHOP_IDEMPOTENCY_WAIT_MS = 200
+    sku = SKUFactory(stock=10)
+    buyer = buyer_with_address(client_for, user)
+    claimed, release = threading.Event(), threading.Event()
+
+    def first_request_still_running():
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(user=user, key="busy", fingerprint="x")
+                claimed.set()
+                release.wait(timeout=10)
+                transaction.set_rollback(True)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=first_request_still_running)
+    holder.start()
+    try:
+        assert claimed.wait(timeout=10)
+        error = assert_error(checkout(buyer, [(sku, 1)], key="busy"), 409, "in_flight")
+        assert "still in progress" in error["message"]
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    assert not Order.objects.exists()
+    assert checkout(buyer, [(sku, 1)], key="busy").status_code == 201
