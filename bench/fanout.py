@@ -4,8 +4,9 @@ The sample's author with about N followers (fanned out to: below the pull thresh
 note with ``note_create``; its commit enqueues the feeds task on the real Celery worker, which
 writes the timelines. The clock starts at the commit (the first on-commit callback) and stops when
 the last of the N timelines holds the note: the probe polls them with pipelined ``ZSCORE``, asking
-only those still missing it. The note is deleted afterwards (the worker takes it out again), so
-the world is unchanged.
+only those still missing it. The note is deleted afterwards and, untimed, the probe waits for the
+worker to take it out of every timeline again: the world is unchanged and the next run starts on
+an idle worker.
 """
 
 from __future__ import annotations
@@ -34,22 +35,30 @@ def _photo_for(author: User) -> Media:
     return pooled
 
 
-def _wait_for_timelines(keys: list[str], member: str) -> float:
-    """Poll until every key holds ``member``; returns when the last one did (perf_counter)."""
-    client, missing = redisconn.client(), keys
+def _wait_for_timelines(keys: list[str], member: str, *, present: bool = True) -> float:
+    """Poll until every key holds ``member`` (or, ``present=False``, none does any more); returns
+    when the last one did (perf_counter)."""
+    client, pending = redisconn.client(), keys
     deadline = time.perf_counter() + TIMEOUT_S
-    while missing:
+    while pending:
         pipe = client.pipeline(transaction=False)
-        for key in missing:
+        for key in pending:
             pipe.zscore(key, member)
         scores = pipe.execute()
         now = time.perf_counter()
-        missing = [key for key, score in zip(missing, scores, strict=True) if score is None]
+        pending = [key for key, score in zip(pending, scores, strict=True) if (score is None) == present]
         if now > deadline:
-            raise TimeoutError(f"{len(missing)} of {len(keys)} timelines still lack the note")
-        if missing:
+            raise TimeoutError(f"{len(pending)} of {len(keys)} timelines still not settled")
+        if pending:
             time.sleep(POLL_S)
     return now
+
+
+def _wait_for_empty_queue() -> None:
+    """Until the worker has taken every queued task (the broker is the feeds' Redis here)."""
+    client, deadline = redisconn.client(), time.perf_counter() + TIMEOUT_S
+    while client.llen("celery") and time.perf_counter() < deadline:
+        time.sleep(POLL_S)
 
 
 def publish_once(author: User, followers: list[int]) -> float:
@@ -61,11 +70,14 @@ def publish_once(author: User, followers: list[int]) -> float:
         note = note_services.note_create(
             author=author, media_ids=[photo.pk], title="B4 fan-out probe", body="bench", category="food"
         )
-    member = Entry.of_note(note).member()
+    member, keys = Entry.of_note(note).member(), [redisconn.key("tl", uid) for uid in followers]
     try:
-        done = _wait_for_timelines([redisconn.key("tl", uid) for uid in followers], member)
+        done = _wait_for_timelines(keys, member)
     finally:
         note_services.note_delete(note=note, user=author)
+    # Untimed: let the worker take the note out again, so the next run starts on an idle worker.
+    _wait_for_timelines(keys, member, present=False)
+    _wait_for_empty_queue()
     return (done - committed[0]) * 1000
 
 
