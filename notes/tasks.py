@@ -8,6 +8,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -17,6 +18,14 @@ logger = logging.getLogger(__name__)
 # out. Anything else (a bug, a damaged file the service did not catch) fails at once.
 TRANSIENT_STORAGE_ERRORS = (OSError, BotoConnectionError, HTTPClientError)
 MEDIA_MAX_RETRIES = 5
+
+
+@worker_process_init.connect
+def _warm_up_search(**kwargs) -> None:
+    """Each worker process loads the search segmenter's dictionary once, before its first task."""
+    from notes.search.segmentation import warm_up
+
+    warm_up()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MEDIA_MAX_RETRIES, soft_time_limit=120, time_limit=150)

@@ -1,8 +1,8 @@
 """``GET feed/following``, ``feed/discover``, ``feed/nearby`` and ``POST notes/{id}/not-interested``.
 
-Feeds are the hottest reads, so their cards are rendered by :class:`FeedCardOut`, which writes the
-same dict as ``NoteCardOut`` without DRF's per-field machinery; its declared fields are still
-``NoteCardOut``'s, so the OpenAPI schema stays the contract (a test checks both render alike).
+Feeds are the hottest reads, so their cards are rendered by
+:class:`notes.api.serializers.NoteCardLeanOut` (the same dict as ``NoteCardOut`` without DRF's
+per-field machinery; a test checks both render alike).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts.choices import Category
-from notes.api.serializers import NoteCardOut
+from notes.api.serializers import NoteCardLeanOut, NoteCardOut
 from notes.feeds import ads, services
 from notes.feeds import selectors as feeds
 from notes.feeds.selectors import FeedItem, FeedPage
@@ -24,38 +24,8 @@ from notes.feeds.selectors import FeedItem, FeedPage
 # --- serializers ------------------------------------------------------------------------------------
 
 
-class FeedCardOut(NoteCardOut):
+class FeedCardOut(NoteCardLeanOut):
     """A note card in a feed (the same fields as everywhere else)."""
-
-    def card(self, note) -> dict:
-        fields = self.fields
-        author = note.author
-        avatar = fields["author"].fields["avatar"]
-        return {
-            "id": note.pk,
-            "kind": note.kind,
-            "title": note.title,
-            "cover": fields["cover"].to_representation(note.cover) if note.cover is not None else None,
-            "author": {
-                "username": author.username,
-                "nickname": author.display_name,
-                "avatar": avatar.to_representation(author.avatar) if author.avatar else None,
-                "is_kol_certified": author.is_kol_certified,
-                "follower_count": author.follower_count,
-                "is_following": bool(getattr(author, "viewer_is_following", False)),
-                "follows_you": bool(getattr(author, "viewer_is_followed_by", False)),
-                "is_requested": bool(getattr(author, "viewer_has_requested", False)),
-            },
-            "category": note.category,
-            "like_count": note.like_count,
-            "collect_count": note.collect_count,
-            "comment_count": note.comment_count,
-            "liked": bool(getattr(note, "viewer_liked", False)),
-            "collected": bool(getattr(note, "viewer_collected", False)),
-            "published_at": (
-                fields["published_at"].to_representation(note.published_at) if note.published_at else None
-            ),
-        }
 
     def to_representation(self, item) -> dict:
         return self.card(item.note if isinstance(item, FeedItem) else item)

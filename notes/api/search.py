@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from accounts.api.serializers import UserSummaryOut
 from config.api.pagination import CursorPagination, RankedPagination
 from notes import tasks
-from notes.api.serializers import NoteCardOut, TopicOut
+from notes.api.serializers import NoteCardLeanOut, NoteCardOut, TopicOut
 from notes.choices import SearchSort, SearchType
 from notes.search import selectors
 from notes.search import services as search_services
@@ -28,7 +28,7 @@ from notes.search.segmentation import MAX_QUERY_LENGTH
 from shop.api.serializers import ProductCardOut
 
 RESULT_SERIALIZERS = {
-    SearchType.NOTES: NoteCardOut,
+    SearchType.NOTES: NoteCardLeanOut,
     SearchType.USERS: UserSummaryOut,
     SearchType.PRODUCTS: ProductCardOut,
     SearchType.TOPICS: TopicOut,

@@ -115,6 +115,45 @@ class NoteCardOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class NoteCardLeanOut(NoteCardOut):
+    """``NoteCardOut`` written as one dict, without DRF's per-field machinery: the card of every
+    list the app reads most (feeds, search, profiles, boards, topics). Its declared fields are still
+    ``NoteCardOut``'s, so the OpenAPI schema stays the contract."""
+
+    def card(self, note) -> dict:
+        fields = self.fields
+        author = note.author
+        avatar = fields["author"].fields["avatar"]
+        return {
+            "id": note.pk,
+            "kind": note.kind,
+            "title": note.title,
+            "cover": fields["cover"].to_representation(note.cover) if note.cover is not None else None,
+            "author": {
+                "username": author.username,
+                "nickname": author.display_name,
+                "avatar": avatar.to_representation(author.avatar) if author.avatar else None,
+                "is_kol_certified": author.is_kol_certified,
+                "follower_count": author.follower_count,
+                "is_following": bool(getattr(author, "viewer_is_following", False)),
+                "follows_you": bool(getattr(author, "viewer_is_followed_by", False)),
+                "is_requested": bool(getattr(author, "viewer_has_requested", False)),
+            },
+            "category": note.category,
+            "like_count": note.like_count,
+            "collect_count": note.collect_count,
+            "comment_count": note.comment_count,
+            "liked": bool(getattr(note, "viewer_liked", False)),
+            "collected": bool(getattr(note, "viewer_collected", False)),
+            "published_at": (
+                fields["published_at"].to_representation(note.published_at) if note.published_at else None
+            ),
+        }
+
+    def to_representation(self, note) -> dict:
+        return self.card(note)
+
+
 class TopicRefOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()

@@ -16,7 +16,7 @@ from accounts.selectors import user_get_visible
 from config.api.pagination import CursorPagination
 from notes import selectors_social as selectors
 from notes.api.media import MediaOut
-from notes.api.serializers import NoteCardOut
+from notes.api.serializers import NoteCardLeanOut, NoteCardOut
 from notes.models import Board
 from notes.services import boards as board_services
 from notes.services import comments as comment_services
@@ -118,13 +118,17 @@ class BoardOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CollectedNoteOut(NoteCardOut):
+class CollectedNoteOut(NoteCardLeanOut):
     """A note card in a board or collects list, with when it was collected."""
 
     collected_at = serializers.DateTimeField()
 
     class Meta(NoteCardOut.Meta):
         fields = [*NoteCardOut.Meta.fields, "collected_at"]
+
+    def to_representation(self, note) -> dict:
+        collected_at = self.fields["collected_at"].to_representation(note.collected_at)
+        return {**self.card(note), "collected_at": collected_at}
 
 
 # --- Pagination ----------------------------------------------------------------------------------

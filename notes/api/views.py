@@ -157,7 +157,7 @@ class NoteShareView(APIView):
 class UserNotesView(generics.ListAPIView):
     """A profile's notes: what you may see of them, newest first."""
 
-    serializer_class = s.NoteCardOut
+    serializer_class = s.NoteCardLeanOut
 
     def get_queryset(self):
         author = user_get_visible(username=self.kwargs["username"], viewer=self.request.user)
@@ -171,7 +171,7 @@ class TopicDetailView(APIView):
 
 
 class TopicNotesView(generics.ListAPIView):
-    serializer_class = s.NoteCardOut
+    serializer_class = s.NoteCardLeanOut
 
     def get_queryset(self):
         topic = selectors.topic_get(name=self.kwargs["name"])

@@ -25,7 +25,6 @@ import logging
 import re
 import threading
 import unicodedata
-from functools import lru_cache
 from pathlib import Path
 
 import jieba
@@ -53,16 +52,22 @@ _lock = threading.Lock()
 _stemmer_local = threading.local()
 
 
-@lru_cache(maxsize=1)
+_loaded: list[jieba.Tokenizer] = []
+
+
 def _tokenizer() -> jieba.Tokenizer:
     """jieba with our dictionary, loaded once per process (about a second; the prefix dictionary is
-    cached by jieba in the temp directory)."""
-    with _lock:
-        jieba.setLogLevel(logging.WARNING)
-        tokenizer = jieba.Tokenizer()
-        tokenizer.initialize()
-        tokenizer.load_userdict(str(USER_DICT))
-        return tokenizer
+    cached by jieba in the temp directory). Threads arriving while it loads wait for that one load
+    instead of each starting their own."""
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                tokenizer.load_userdict(str(USER_DICT))
+                _loaded.append(tokenizer)
+    return _loaded[0]
 
 
 def _stem(word: str) -> str:
@@ -121,5 +126,6 @@ def query_tokens(text: str) -> list[str]:
 
 def warm_up() -> None:
     """Load the dictionary now (about a second) rather than in the first search or index task of a
-    process: call from a server's or worker's start-up hook."""
+    process: called when a web server loads the app (``config.wsgi``) and when a Celery worker
+    process starts (``notes.tasks``)."""
     _tokenizer()

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from config.api.pagination import CursorPagination, RankedPagination
 from notes import selectors as note_selectors
 from notes.api.media import MediaOut
-from notes.api.serializers import NoteCardOut
+from notes.api.serializers import NoteCardLeanOut, NoteCardOut
 from shop import selectors
 from shop.api.serializers import (
     CURRENCY,
@@ -54,7 +54,7 @@ class ProductOut(ProductCardOut):
     images = serializers.SerializerMethodField()
     skus = serializers.SerializerMethodField()
     ratings = RatingSummaryOut(read_only=True)
-    planted_by = NoteCardOut(many=True, read_only=True)
+    planted_by = NoteCardLeanOut(many=True, read_only=True)
     is_owner = serializers.BooleanField(read_only=True, help_text="You run this product's store.")
 
     class Meta(ProductCardOut.Meta):
