@@ -32,6 +32,24 @@ class UserSummaryOut(serializers.Serializer):
     is_requested = serializers.BooleanField(source="viewer_has_requested", default=False)
 
 
+def user_summary(user: User, request=None) -> dict:
+    """``UserSummaryOut``'s dict written directly, for the hottest lists (note cards, comments):
+    the same keys and values without DRF's per-field machinery."""
+    avatar = None
+    if user.avatar:
+        avatar = request.build_absolute_uri(user.avatar.url) if request is not None else user.avatar.url
+    return {
+        "username": user.username,
+        "nickname": user.display_name,
+        "avatar": avatar,
+        "is_kol_certified": user.is_kol_certified,
+        "follower_count": user.follower_count,
+        "is_following": bool(getattr(user, "viewer_is_following", False)),
+        "follows_you": bool(getattr(user, "viewer_is_followed_by", False)),
+        "is_requested": bool(getattr(user, "viewer_has_requested", False)),
+    }
+
+
 class ProfileOut(UserSummaryOut):
     """A public profile."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.serializers import StrictSerializer, UserSummaryOut
+from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary
 from accounts.choices import Category
 from notes.api.media import MediaOut
 from notes.choices import PublishAction, Visibility
@@ -122,23 +122,12 @@ class NoteCardLeanOut(NoteCardOut):
 
     def card(self, note) -> dict:
         fields = self.fields
-        author = note.author
-        avatar = fields["author"].fields["avatar"]
         return {
             "id": note.pk,
             "kind": note.kind,
             "title": note.title,
             "cover": fields["cover"].to_representation(note.cover) if note.cover is not None else None,
-            "author": {
-                "username": author.username,
-                "nickname": author.display_name,
-                "avatar": avatar.to_representation(author.avatar) if author.avatar else None,
-                "is_kol_certified": author.is_kol_certified,
-                "follower_count": author.follower_count,
-                "is_following": bool(getattr(author, "viewer_is_following", False)),
-                "follows_you": bool(getattr(author, "viewer_is_followed_by", False)),
-                "is_requested": bool(getattr(author, "viewer_has_requested", False)),
-            },
+            "author": user_summary(note.author, self.context.get("request")),
             "category": note.category,
             "like_count": note.like_count,
             "collect_count": note.collect_count,

@@ -6,12 +6,12 @@ Views resolve what the viewer may see with a selector (404 otherwise), validate 
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.api.serializers import StrictSerializer, UserSummaryOut
+from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary
 from accounts.selectors import user_get_visible
 from config.api.pagination import CursorPagination
 from notes import selectors_social as selectors
@@ -25,6 +25,10 @@ from notes.services.comments import BODY_MAX
 # --- Serializers ---------------------------------------------------------------------------------
 
 
+#: Formats times as every DateTimeField of the API does (settings' format, current time zone).
+DATETIME = serializers.DateTimeField()
+
+
 class CommentIn(StrictSerializer):
     body = serializers.CharField(max_length=BODY_MAX, help_text="1-1000 characters; @username mentions.")
 
@@ -33,44 +37,52 @@ class CommentOut(serializers.Serializer):
     """A comment or a reply. A deleted comment (kept as a placeholder while it has live replies)
     shows ``is_deleted: true`` with an empty body and no author."""
 
+    # Rendered as one dict per comment (comments are read a lot); these fields are the schema.
+
     id = serializers.IntegerField()
     note = serializers.IntegerField(source="note_id")
     parent = serializers.IntegerField(source="parent_id", allow_null=True, help_text="The root comment.")
-    body = serializers.SerializerMethodField()
-    is_deleted = serializers.SerializerMethodField()
-    author = serializers.SerializerMethodField()
-    reply_to = serializers.SerializerMethodField(help_text="Username of the person answered.")
+    body = serializers.CharField(read_only=True, help_text="Empty when deleted.")
+    is_deleted = serializers.BooleanField(read_only=True)
+    author = UserSummaryOut(allow_null=True, read_only=True, help_text="Null when deleted.")
+    reply_to = serializers.CharField(
+        allow_null=True, read_only=True, help_text="Username of the person answered."
+    )
     like_count = serializers.IntegerField()
     reply_count = serializers.IntegerField()
     liked = serializers.BooleanField(source="viewer_liked", default=False, read_only=True)
     created_at = serializers.DateTimeField()
 
-    def get_body(self, comment) -> str:
-        return "" if comment.deleted_at else comment.body
-
-    def get_is_deleted(self, comment) -> bool:
-        return comment.deleted_at is not None
-
-    @extend_schema_field(UserSummaryOut(allow_null=True))
-    def get_author(self, comment):
-        if comment.deleted_at:
-            return None
-        selectors.comment_author_flags(comment)
-        return UserSummaryOut(comment.author, context=self.context).data
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_reply_to(self, comment):
-        return comment.reply_to.username if comment.reply_to_id else None
+    def to_representation(self, comment) -> dict:
+        deleted = comment.deleted_at is not None
+        if not deleted:
+            selectors.comment_author_flags(comment)
+        return {
+            "id": comment.pk,
+            "note": comment.note_id,
+            "parent": comment.parent_id,
+            "body": "" if deleted else comment.body,
+            "is_deleted": deleted,
+            "author": None if deleted else user_summary(comment.author, self.context.get("request")),
+            "reply_to": comment.reply_to.username if comment.reply_to_id else None,
+            "like_count": comment.like_count,
+            "reply_count": comment.reply_count,
+            "liked": bool(getattr(comment, "viewer_liked", False)),
+            "created_at": DATETIME.to_representation(comment.created_at),
+        }
 
 
 class CommentThreadOut(CommentOut):
     """A root comment with a preview of its first replies (all of them: ``comments/{id}/replies``)."""
 
-    replies = serializers.SerializerMethodField()
+    replies = CommentOut(many=True, read_only=True)
 
-    @extend_schema_field(CommentOut(many=True))
-    def get_replies(self, comment):
-        return CommentOut(getattr(comment, "reply_preview", []), many=True, context=self.context).data
+    def to_representation(self, comment) -> dict:
+        preview = getattr(comment, "reply_preview", [])
+        return {
+            **super().to_representation(comment),
+            "replies": [CommentOut.to_representation(self, reply) for reply in preview],
+        }
 
 
 class CommentLikeOut(serializers.Serializer):
