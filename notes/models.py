@@ -17,6 +17,11 @@ from notes.choices import (
 )
 
 
+def aspect_ratio(width: int | None, height: int | None) -> float | None:
+    """width / height to four places, or None while either is unknown."""
+    return round(width / height, 4) if width and height else None
+
+
 class Media(models.Model):
     """An uploaded image or video. Stored as ``pending``; a Celery task decodes it for real and
     writes WebP variants, then marks it ``ready`` (or ``failed`` with a reason).
@@ -49,7 +54,7 @@ class Media(models.Model):
 
     @property
     def aspect_ratio(self) -> float | None:
-        return round(self.width / self.height, 4) if self.width and self.height else None
+        return aspect_ratio(self.width, self.height)
 
 
 class Topic(models.Model):

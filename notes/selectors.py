@@ -6,6 +6,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetc
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from config.db import PreparedQuery
 from config.errors import NotFound
 from notes.models import Note, NoteCollect, NoteLike, NoteMedia, Topic
 from shop.models import Product
@@ -27,6 +28,65 @@ def _viewer_flags(viewer) -> dict:
 def notes_for_cards(viewer) -> QuerySet:
     """Visible notes shaped for cards: author, cover and the viewer's flags in one query."""
     return Note.objects.visible_to(viewer).select_related("author", "cover").annotate(**_viewer_flags(viewer))
+
+
+#: A medium's columns as its API form (``MediaOut``) shows them.
+MEDIA_COLUMNS = (
+    "id",
+    "kind",
+    "status",
+    "failure_reason",
+    "width",
+    "height",
+    "dominant_color",
+    "duration_seconds",
+    "variants",
+    "created_at",
+)
+#: A note card's columns (``NoteCardOut``): the note's, its author's and its cover's.
+CARD_COLUMNS = (
+    "id",
+    "kind",
+    "title",
+    "category",
+    "like_count",
+    "collect_count",
+    "comment_count",
+    "published_at",
+    "author__username",
+    "author__nickname",
+    "author__avatar",
+    "author__is_kol_certified",
+    "author__follower_count",
+    *(f"cover__{column}" for column in MEDIA_COLUMNS),
+)
+
+
+def _cards_query(viewer_id: int | None, note_ids: list[int], *, following_only: bool) -> QuerySet:
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    notes = notes_for_cards(viewer).filter(pk__in=note_ids)
+    if viewer is None:
+        return notes.values(*CARD_COLUMNS)
+    if following_only:
+        notes = notes.filter(follows_author=True)
+    return notes.annotate(author_followed=F("follows_author")).values(
+        *CARD_COLUMNS, "viewer_liked", "viewer_collected", "author_followed"
+    )
+
+
+_CARDS = PreparedQuery(_cards_query)
+
+
+def note_cards(*, viewer, note_ids: list[int], following_only: bool = False) -> dict[int, dict]:
+    """The cards of the notes among ``note_ids`` that ``viewer`` may see, by id: rows of
+    :data:`CARD_COLUMNS` plus, for a signed-in viewer, ``viewer_liked``, ``viewer_collected`` and
+    ``author_followed``. One query; its SQL (the visibility rule's) is compiled once per page size.
+    ``following_only`` keeps only authors the viewer follows."""
+    if not note_ids:
+        return {}
+    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
+    rows = _CARDS.rows(viewer_id, list(note_ids), following_only=following_only)
+    return {row["id"]: row for row in rows}
 
 
 #: What a note's detail page shows besides the card: media, product tags, topics, mentions.

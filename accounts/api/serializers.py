@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.choices import Category
 from accounts.models import Brand, KolCertification, Notification, User
+from config.api.files import file_url
 
 
 class StrictSerializer(serializers.Serializer):
@@ -35,18 +36,41 @@ class UserSummaryOut(serializers.Serializer):
 def user_summary(user: User, request=None) -> dict:
     """``UserSummaryOut``'s dict written directly, for the hottest lists (note cards, comments):
     the same keys and values without DRF's per-field machinery."""
-    avatar = None
-    if user.avatar:
-        avatar = request.build_absolute_uri(user.avatar.url) if request is not None else user.avatar.url
+    return user_summary_of(
+        request,
+        username=user.username,
+        nickname=user.nickname,
+        avatar=user.avatar.name,
+        is_kol_certified=user.is_kol_certified,
+        follower_count=user.follower_count,
+        is_following=getattr(user, "viewer_is_following", False),
+        follows_you=getattr(user, "viewer_is_followed_by", False),
+        is_requested=getattr(user, "viewer_has_requested", False),
+    )
+
+
+def user_summary_of(
+    request,
+    *,
+    username: str,
+    nickname: str,
+    avatar: str,
+    is_kol_certified: bool,
+    follower_count: int,
+    is_following: bool = False,
+    follows_you: bool = False,
+    is_requested: bool = False,
+) -> dict:
+    """:func:`user_summary` from column values (``avatar`` is the stored file's name, or empty)."""
     return {
-        "username": user.username,
-        "nickname": user.display_name,
-        "avatar": avatar,
-        "is_kol_certified": user.is_kol_certified,
-        "follower_count": user.follower_count,
-        "is_following": bool(getattr(user, "viewer_is_following", False)),
-        "follows_you": bool(getattr(user, "viewer_is_followed_by", False)),
-        "is_requested": bool(getattr(user, "viewer_has_requested", False)),
+        "username": username,
+        "nickname": nickname or username,
+        "avatar": file_url(avatar, request) if avatar else None,
+        "is_kol_certified": bool(is_kol_certified),
+        "follower_count": follower_count,
+        "is_following": bool(is_following),
+        "follows_you": bool(follows_you),
+        "is_requested": bool(is_requested),
     }
 
 

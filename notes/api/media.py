@@ -7,7 +7,6 @@ medium, no per-field serializer machinery, while its declared fields keep the Op
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -17,9 +16,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.files import file_url
 from config.errors import PayloadTooLarge
 from notes.choices import MediaKind, MediaStatus
-from notes.models import Media
+from notes.models import Media, aspect_ratio
+from notes.selectors import MEDIA_COLUMNS
 from notes.services import media as services
 
 # Multipart framing around the file (boundaries, part headers) on top of the largest file allowed.
@@ -32,6 +33,9 @@ class MediaVariantsOut(serializers.Serializer):
     thumb = serializers.URLField()
     feed = serializers.URLField()
     full = serializers.URLField()
+
+
+VARIANT_NAMES = tuple(MediaVariantsOut._declared_fields)
 
 
 class MediaOut(serializers.Serializer):
@@ -51,29 +55,43 @@ class MediaOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def to_representation(self, media: Media) -> dict:
-        return {
-            "id": media.pk,
-            "kind": media.kind,
-            "status": media.status,
-            "failure_reason": media.failure_reason,
-            "width": media.width,
-            "height": media.height,
-            "aspect_ratio": media.aspect_ratio,
-            "dominant_color": media.dominant_color,
-            "duration_seconds": media.duration_seconds,
-            "variants": self._variant_urls(media),
-            "created_at": self.fields["created_at"].to_representation(media.created_at),
-        }
+        return media_out(
+            self.context.get("request"), **{name: getattr(media, name) for name in MEDIA_COLUMNS}
+        )
 
-    def _variant_urls(self, media: Media) -> dict | None:
-        if media.status != MediaStatus.READY or not media.variants:
-            return None
-        request = self.context.get("request")
-        urls = {}
-        for name in MediaVariantsOut._declared_fields:
-            url = default_storage.url(media.variants[name])
-            urls[name] = request.build_absolute_uri(url) if request is not None else url
-        return urls
+
+_created_at = serializers.DateTimeField()
+
+
+def media_out(
+    request,
+    *,
+    id,
+    kind,
+    status,
+    failure_reason,
+    width,
+    height,
+    dominant_color,
+    duration_seconds,
+    variants,
+    created_at,
+) -> dict:
+    """``MediaOut``'s dict from column values (a ``Media`` or a row of :data:`MEDIA_COLUMNS`)."""
+    ready = status == MediaStatus.READY and variants
+    return {
+        "id": id,
+        "kind": kind,
+        "status": status,
+        "failure_reason": failure_reason,
+        "width": width,
+        "height": height,
+        "aspect_ratio": aspect_ratio(width, height),
+        "dominant_color": dominant_color,
+        "duration_seconds": duration_seconds,
+        "variants": {name: file_url(variants[name], request) for name in VARIANT_NAMES} if ready else None,
+        "created_at": _created_at.to_representation(created_at),
+    }
 
 
 class MediaUploadIn(serializers.Serializer):

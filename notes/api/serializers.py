@@ -3,11 +3,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary
+from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of
 from accounts.choices import Category
-from notes.api.media import MediaOut
+from notes.api.media import MediaOut, media_out
 from notes.choices import PublishAction, Visibility
 from notes.models import Note
+from notes.selectors import CARD_COLUMNS, MEDIA_COLUMNS
 from shop.api.serializers import ProductCardOut
 from shop.selectors import MAX_TAGGED_PRODUCTS
 
@@ -117,30 +118,65 @@ class NoteCardOut(serializers.ModelSerializer):
 
 class NoteCardLeanOut(NoteCardOut):
     """``NoteCardOut`` written as one dict, without DRF's per-field machinery: the card of every
-    list the app reads most (feeds, search, profiles, boards, topics). Its declared fields are still
+    list the app reads most (feeds, search, profiles, boards, topics). It renders a ``Note`` (from
+    ``notes_for_cards``) or a card row (from ``note_cards``) alike. Its declared fields are still
     ``NoteCardOut``'s, so the OpenAPI schema stays the contract."""
 
     def card(self, note) -> dict:
-        fields = self.fields
-        return {
-            "id": note.pk,
-            "kind": note.kind,
-            "title": note.title,
-            "cover": fields["cover"].to_representation(note.cover) if note.cover is not None else None,
-            "author": user_summary(note.author, self.context.get("request")),
-            "category": note.category,
-            "like_count": note.like_count,
-            "collect_count": note.collect_count,
-            "comment_count": note.comment_count,
-            "liked": bool(getattr(note, "viewer_liked", False)),
-            "collected": bool(getattr(note, "viewer_collected", False)),
-            "published_at": (
-                fields["published_at"].to_representation(note.published_at) if note.published_at else None
-            ),
-        }
+        return note_card(self.context.get("request"), note if isinstance(note, dict) else card_row(note))
 
     def to_representation(self, note) -> dict:
         return self.card(note)
+
+
+_published_at = serializers.DateTimeField()
+
+
+def note_card(request, row: dict) -> dict:
+    """``NoteCardOut``'s dict from a card row (:data:`notes.selectors.CARD_COLUMNS` and flags)."""
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "title": row["title"],
+        "cover": (
+            media_out(request, **{column: row[f"cover__{column}"] for column in MEDIA_COLUMNS})
+            if row["cover__id"] is not None
+            else None
+        ),
+        "author": user_summary_of(
+            request,
+            username=row["author__username"],
+            nickname=row["author__nickname"],
+            avatar=row["author__avatar"],
+            is_kol_certified=row["author__is_kol_certified"],
+            follower_count=row["author__follower_count"],
+            is_following=row.get("author_followed", False),
+        ),
+        "category": row["category"],
+        "like_count": row["like_count"],
+        "collect_count": row["collect_count"],
+        "comment_count": row["comment_count"],
+        "liked": bool(row.get("viewer_liked", False)),
+        "collected": bool(row.get("viewer_collected", False)),
+        "published_at": _published_at.to_representation(row["published_at"]) if row["published_at"] else None,
+    }
+
+
+def card_row(note: Note) -> dict:
+    """A ``Note`` shaped like ``notes_for_cards`` as a card row, for :func:`note_card`."""
+    author, cover = note.author, note.cover
+    return {
+        **{column: getattr(note, column) for column in CARD_COLUMNS if "__" not in column},
+        "author__username": author.username,
+        "author__nickname": author.nickname,
+        "author__avatar": author.avatar.name,
+        "author__is_kol_certified": author.is_kol_certified,
+        "author__follower_count": author.follower_count,
+        **{f"cover__{column}": getattr(cover, column, None) for column in MEDIA_COLUMNS},
+        "viewer_liked": getattr(note, "viewer_liked", False),
+        "viewer_collected": getattr(note, "viewer_collected", False),
+        "author_followed": getattr(author, "viewer_is_following", False),
+    }
 
 
 class TopicRefOut(serializers.Serializer):

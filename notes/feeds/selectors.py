@@ -26,7 +26,7 @@ from notes.feeds.rankstore import rank_store
 from notes.feeds.scoring import reader_for
 from notes.feeds.timelines import decode_cursor, encode_cursor, timeline_backend
 from notes.models import Note, NoteScore
-from notes.selectors import notes_for_cards
+from notes.selectors import note_cards, notes_for_cards
 
 #: Extra cards fetched beyond the page (Redis discovery), for candidates that turn out invisible.
 SPARE = 5
@@ -37,7 +37,8 @@ NEARBY_CANDIDATES = 500
 
 @dataclass
 class FeedItem:
-    note: Note
+    #: A ``Note`` from ``notes_for_cards`` or a card row from ``note_cards``.
+    note: Note | dict
     why: list[str] = field(default_factory=list)
     distance_km: float | None = None
     sponsored: bool = False
@@ -59,15 +60,10 @@ def following_page(*, viewer, cursor: str | None = None, limit: int = 20) -> Fee
     key = decode_cursor(cursor)
     entries = timeline_backend().page(user_id=viewer.pk, cursor=key, limit=limit + 1)
     more, entries = len(entries) > limit, entries[:limit]
-    # ``follows_author`` (from visible_to) drops an unfollowed author's notes before the task that
-    # removes them from the timeline has run.
-    cards = notes_for_cards(viewer).filter(follows_author=True).in_bulk([e.note_id for e in entries])
-    items = []
-    for entry in entries:
-        note = cards.get(entry.note_id)
-        if note is not None:
-            note.author.viewer_is_following = True
-            items.append(FeedItem(note))
+    # ``following_only`` drops an unfollowed author's notes before the task that removes them from the
+    # timeline has run.
+    cards = note_cards(viewer=viewer, note_ids=[e.note_id for e in entries], following_only=True)
+    items = [FeedItem(cards[e.note_id]) for e in entries if e.note_id in cards]
     return FeedPage(items, encode_cursor(entries[-1].key) if more else None)
 
 

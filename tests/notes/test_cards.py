@@ -1,0 +1,133 @@
+"""Note cards read as rows (``note_cards``, SQL compiled once) render exactly like ``NoteCardOut``
+(DRF, from ``notes_for_cards``), and a compiled query reused across viewers never carries one
+viewer's visibility over to another."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import RequestFactory
+
+from accounts.models import Follow
+from config.db import PreparedQuery
+from notes.api.serializers import NoteCardOut, note_card
+from notes.choices import MediaStatus, Visibility
+from notes.models import Note, NoteCollect, NoteLike
+from notes.selectors import note_cards, notes_for_cards
+from tests.factories.accounts import BlockFactory, FollowFactory, UserFactory
+from tests.factories.notes import BoardFactory, NoteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    viewer, friend, stranger, blocker = UserFactory.create_batch(4)
+    friend.avatar = "avatars/2026/12/friend.webp"
+    friend.nickname = ""  # the card falls back to the username
+    friend.is_kol_certified = True
+    friend.follower_count = 7
+    friend.save()
+    FollowFactory(follower=viewer, followee=friend)
+    BlockFactory(blocker=blocker, blocked=viewer)
+    notes = {
+        "public": NoteFactory(author=stranger, like_count=3, collect_count=2, comment_count=1),
+        "followers": NoteFactory(author=friend, visibility=Visibility.FOLLOWERS, category="food"),
+        "no cover": NoteFactory(author=friend, cover=None),
+        "processing cover": NoteFactory(author=stranger, cover__status=MediaStatus.PENDING),
+        "private": NoteFactory(author=stranger, visibility=Visibility.PRIVATE),
+        "blocked": NoteFactory(author=blocker),
+    }
+    NoteLike.objects.create(note=notes["public"], user=viewer)
+    NoteCollect.objects.create(note=notes["followers"], user=viewer, board=BoardFactory(owner=viewer))
+    return viewer, notes
+
+
+def drf_cards(viewer, ids, request) -> dict[int, dict]:
+    notes = notes_for_cards(viewer).filter(pk__in=ids)
+    cards = {}
+    for note in notes:
+        if viewer is not None and Follow.objects.filter(follower=viewer, followee=note.author_id).exists():
+            note.author.viewer_is_following = True
+        cards[note.pk] = NoteCardOut(note, context={"request": request}).data
+    return cards
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_card_rows_render_like_the_drf_card(world, signed_in):
+    viewer, notes = world
+    viewer = viewer if signed_in else None
+    request = RequestFactory().get("/api/v1/feed/following")
+    ids = [note.pk for note in notes.values()]
+
+    rows = note_cards(viewer=viewer, note_ids=ids)
+    expected = drf_cards(viewer, ids, request)
+
+    assert {pk: note_card(request, row) for pk, row in rows.items()} == expected
+    # The blocker's note is hidden from the one they blocked, not from anonymous readers.
+    visible = {"public", "no cover", "processing cover"} | ({"followers"} if signed_in else {"blocked"})
+    assert set(rows) == {notes[name].pk for name in visible}
+    card = note_card(request, rows[notes["public"].pk])
+    assert card["liked"] is signed_in
+    if signed_in:
+        assert note_card(request, rows[notes["followers"].pk])["collected"] is True
+    assert card["cover"]["variants"]["thumb"].startswith("http://testserver/media/variants/test/")
+    assert note_card(request, rows[notes["no cover"].pk])["cover"] is None
+    assert note_card(request, rows[notes["processing cover"].pk])["cover"]["variants"] is None
+    author = note_card(request, rows[notes["no cover"].pk])["author"]
+    assert author["nickname"] == author["username"]
+    assert author["avatar"] == "http://testserver/media/avatars/2026/12/friend.webp"
+    assert author["is_following"] is signed_in
+
+
+def test_following_only_keeps_followed_authors(world):
+    viewer, notes = world
+    rows = note_cards(viewer=viewer, note_ids=[n.pk for n in notes.values()], following_only=True)
+    assert set(rows) == {notes["followers"].pk, notes["no cover"].pk}
+    assert all(row["author_followed"] for row in rows.values())
+
+
+def test_a_compiled_query_reused_across_viewers_applies_each_viewers_rule(world):
+    viewer, notes = world
+    other = UserFactory()
+    followers_only = notes["followers"].pk
+    ids = [followers_only, notes["public"].pk]
+
+    # Same shape (signed in, two ids): one compiled query serves both viewers, in either order.
+    assert followers_only in note_cards(viewer=viewer, note_ids=ids)
+    assert followers_only not in note_cards(viewer=other, note_ids=ids)
+    assert followers_only in note_cards(viewer=viewer, note_ids=ids)
+    assert note_cards(viewer=other, note_ids=ids)[notes["public"].pk]["viewer_liked"] is False
+    assert note_cards(viewer=viewer, note_ids=ids)[notes["public"].pk]["viewer_liked"] is True
+    assert note_cards(viewer=viewer, note_ids=[]) == {}
+
+
+def test_prepared_query_compiles_once_per_shape_and_refuses_values_baked_into_sql(
+    world, django_assert_num_queries
+):
+    _, notes = world
+    built = []
+
+    def build(author_id, note_ids, *, newest):
+        built.append((author_id, tuple(note_ids), newest))
+        order = "-id" if newest else "id"
+        return Note.objects.filter(author_id=author_id, pk__in=note_ids).order_by(order).values("id", "title")
+
+    query = PreparedQuery(build)
+    friend_notes = [notes["followers"], notes["no cover"]]
+    ids = [n.pk for n in friend_notes]
+    author = friend_notes[0].author_id
+    with django_assert_num_queries(1):
+        assert [r["id"] for r in query.rows(author, ids, newest=True)] == sorted(ids, reverse=True)
+    assert [r["id"] for r in query.rows(author, ids, newest=False)] == sorted(ids)
+    assert query.rows(notes["public"].author_id, ids, newest=True) == []
+    assert query.rows(author, ids[:1], newest=True) == [{"id": ids[0], "title": friend_notes[0].title}]
+    assert len(built) == 3  # (newest, 2 ids), (oldest, 2 ids), (newest, 1 id): the third call reused
+
+    sliced = PreparedQuery(
+        lambda limit_author: Note.objects.filter(pk__gt=0)[: abs(limit_author) % 5].values("id")
+    )
+    with pytest.raises(ImproperlyConfigured):
+        sliced.rows(author)
+    with pytest.raises(TypeError):
+        query.rows("1", ids, newest=True)
