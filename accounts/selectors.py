@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.choices import ReviewStatus
 from accounts.models import Block, Brand, Follow, FollowRequest, KolCertification, Notification, User
+from config.db import PreparedQuery
 from config.errors import Forbidden, NotFound
 
 _FLAGS = ("viewer_is_following", "viewer_is_followed_by", "viewer_has_requested")
@@ -20,6 +21,16 @@ def _relationship_annotations(viewer, ref: str = "pk") -> dict:
         "viewer_is_followed_by": Exists(Follow.objects.filter(follower=OuterRef(ref), followee=viewer)),
         "viewer_has_requested": Exists(FollowRequest.objects.filter(requester=viewer, target=OuterRef(ref))),
     }
+
+
+_USER_COLUMNS = tuple(field.attname for field in User._meta.concrete_fields)
+_USER_BY_PK = PreparedQuery(lambda pk: User.objects.filter(pk=pk).values(*_USER_COLUMNS))
+
+
+def user_get_by_pk(pk: int) -> User | None:
+    """The user with ``pk``, loaded for every authenticated request: one query, compiled once."""
+    rows = _USER_BY_PK.rows(pk)
+    return User.from_db("default", _USER_COLUMNS, [rows[0][c] for c in _USER_COLUMNS]) if rows else None
 
 
 def user_get_visible(*, username: str, viewer) -> User:

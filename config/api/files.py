@@ -18,11 +18,20 @@ from django.utils.encoding import iri_to_uri
 def file_url(name: str, request=None) -> str:
     """The URL of ``name`` in the default storage, absolute when there is a ``request``."""
     storage = storages["default"]
-    origin = request.build_absolute_uri("/")[:-1] if request is not None else ""
+    origin = _origin(request) if request is not None else ""
     if getattr(settings, "AWS_QUERYSTRING_AUTH", False):
         return _absolute(storage.url(name), origin)
     # ``base_url`` (file system storage) follows MEDIA_URL, which tests may change on the same storage.
     return _cached(storage, getattr(storage, "base_url", None), name, origin)
+
+
+def _origin(request) -> str:
+    """``scheme://host`` of the request, worked out (and the host validated) once per request."""
+    try:
+        return request.file_url_origin
+    except AttributeError:
+        request.file_url_origin = request.build_absolute_uri("/")[:-1]
+        return request.file_url_origin
 
 
 @lru_cache(maxsize=16384)

@@ -36,6 +36,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from accounts.models import Follow
+from config.db import PreparedQuery
 from config.errors import InvalidInput
 from notes.choices import NoteStatus, Visibility
 from notes.feeds import redisconn
@@ -128,11 +129,19 @@ def pull_read_threshold() -> int:
     return max(1, settings.FEED_PULL_THRESHOLD // 2)
 
 
-def pull_followees(user_id: int):
+def pull_followees(user_id: int, *, threshold: int | None = None):
     """The followees whose notes ``user_id`` pulls at read time (a subquery, not evaluated)."""
     return Follow.objects.filter(
-        follower_id=user_id, followee__follower_count__gte=pull_read_threshold()
+        follower_id=user_id, followee__follower_count__gte=threshold or pull_read_threshold()
     ).values("followee_id")
+
+
+_PULLED = PreparedQuery(pull_followees)
+
+
+def pulled_author_ids(user_id: int) -> list[int]:
+    """:func:`pull_followees` evaluated (the SQL compiled once): read on every following page."""
+    return [row["followee_id"] for row in _PULLED.rows(user_id, threshold=pull_read_threshold())]
 
 
 def _chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -297,7 +306,7 @@ class RedisTimeline(TimelineBackend):
         self._replace({self._out(author_id): entries for author_id, entries in outboxes.items()})
 
     def page(self, *, user_id: int, cursor: tuple[int, int] | None, limit: int) -> list[Entry]:
-        pulled = list(pull_followees(user_id).values_list("followee_id", flat=True))
+        pulled = pulled_author_ids(user_id)
         # Exclusive upper bound: every member below the cursor's key (the cursor's own member is
         # longer than its key, hence above it).
         high = f"({_prefix(cursor)}" if cursor else "+"
