@@ -27,23 +27,39 @@ _USER_COLUMNS = tuple(field.attname for field in User._meta.concrete_fields)
 _USER_BY_PK = PreparedQuery(lambda pk: User.objects.filter(pk=pk).values(*_USER_COLUMNS))
 
 
+def _user_from_row(row: dict) -> User:
+    user = User.from_db("default", _USER_COLUMNS, [row[column] for column in _USER_COLUMNS])
+    for flag in _FLAGS:
+        if flag in row:
+            setattr(user, flag, row[flag])
+    return user
+
+
 def user_get_by_pk(pk: int) -> User | None:
     """The user with ``pk``, loaded for every authenticated request: one query, compiled once."""
     rows = _USER_BY_PK.rows(pk)
-    return User.from_db("default", _USER_COLUMNS, [rows[0][c] for c in _USER_COLUMNS]) if rows else None
+    return _user_from_row(rows[0]) if rows else None
+
+
+def _visible_user(viewer_id: int | None, username: str) -> QuerySet:
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    users = User.objects.visible_to(viewer).filter(username=username)
+    if viewer is None:
+        return users.values(*_USER_COLUMNS)
+    return users.annotate(**_relationship_annotations(viewer)).values(*_USER_COLUMNS, *_FLAGS)
+
+
+_VISIBLE_USER = PreparedQuery(_visible_user)
 
 
 def user_get_visible(*, username: str, viewer) -> User:
-    """The profile of ``username`` as ``viewer`` sees it; 404 when it does not exist for them."""
-    user = (
-        User.objects.visible_to(viewer)
-        .annotate(**_relationship_annotations(viewer))
-        .filter(username=username)
-        .first()
-    )
-    if user is None:
+    """The profile of ``username`` as ``viewer`` sees it (with the relationship flags); 404 when it
+    does not exist for them. One query, compiled once: every profile page and tab starts here."""
+    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
+    rows = _VISIBLE_USER.rows(viewer_id, username)
+    if not rows:
         raise NotFound("No such user.")
-    return user
+    return _user_from_row(rows[0])
 
 
 def user_can_see_connections(*, user: User, viewer) -> bool:

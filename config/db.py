@@ -16,19 +16,21 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound
 
-#: Placeholders are integers no id or constant can be; each argument value gets its own.
+#: Placeholders are values no id, name or constant can be; each argument value gets its own.
 _PLACEHOLDER_BASE = -(2**62)
+_RUNTIME_TYPES = (int, str)
 
 
 class PreparedQuery:
     """A ``.values(...)`` queryset from ``build(*args, **shape)``, compiled once per shape.
 
-    Positional arguments are run-time values: an ``int`` (an id) or a list of ints. They are passed to
-    ``build`` as placeholder integers, which must reach the SQL as parameters (this is checked when it
-    compiles; a value the ORM writes into the SQL text, such as a slice's ``LIMIT``, belongs in
-    ``shape``). ``None`` is passed through and is part of the shape, as is each list's length and every
-    keyword argument: one compiled query per combination.
+    Positional arguments are run-time values: an ``int`` (an id), a ``str`` or a list of ints. They
+    are passed to ``build`` as unique placeholder values, which must reach the SQL as parameters (this
+    is checked when it compiles; a value the ORM writes into the SQL text, such as a slice's
+    ``LIMIT``, belongs in ``shape``). ``None`` is passed through and is part of the shape, as is
+    each list's length and every keyword argument: one compiled query per combination.
     """
 
     def __init__(self, build: Callable[..., QuerySet]):
@@ -43,7 +45,7 @@ class PreparedQuery:
             compiled = self._compiled[key] = self._compile(args, shape, using)
         sql, params, slots, names, compiler, converters = compiled
         values = list(_flatten(args))
-        params = [values[slots[p]] if type(p) is int and p in slots else p for p in params]
+        params = [values[slots[p]] if type(p) in _RUNTIME_TYPES and p in slots else p for p in params]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
@@ -59,7 +61,7 @@ class PreparedQuery:
         compiler = query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         slots = {p: i for i, p in enumerate(_flatten(placeholders))}
-        missing = set(slots) - {p for p in params if type(p) is int}
+        missing = set(slots) - {p for p in params if type(p) in _RUNTIME_TYPES}
         if missing:
             raise ImproperlyConfigured(f"{self.build!r}: an argument did not reach the SQL as a parameter.")
         names = [*query.extra_select, *query.values_select, *query.annotation_select]
@@ -72,9 +74,9 @@ def _shape_of(arg) -> Hashable:
         return None
     if isinstance(arg, list | tuple):
         return ("list", len(arg))
-    if type(arg) is not int:
-        raise TypeError(f"Run-time arguments are ints or lists of ints, not {type(arg).__name__}.")
-    return "id"
+    if type(arg) not in _RUNTIME_TYPES:
+        raise TypeError(f"Run-time arguments are ints, strs or lists of ints, not {type(arg).__name__}.")
+    return type(arg).__name__
 
 
 def _placeholder(arg, counter: itertools.count):
@@ -82,6 +84,8 @@ def _placeholder(arg, counter: itertools.count):
         return None
     if isinstance(arg, list | tuple):
         return [_PLACEHOLDER_BASE - next(counter) for _ in arg]
+    if type(arg) is str:
+        return f"\x00placeholder-{next(counter)}"
     return _PLACEHOLDER_BASE - next(counter)
 
 
@@ -91,3 +95,59 @@ def _flatten(args):
             yield from arg
         elif arg is not None:
             yield arg
+
+
+class KeysetQuery:
+    """A :class:`PreparedQuery` for keyset pages: ``base(*args, **shape)`` is the unordered
+    ``.values(...)`` queryset, and :meth:`rows` stands in for it under DRF's ``CursorPagination``,
+    whose ordering, position filter and slice become part of the compiled shape."""
+
+    def __init__(self, base: Callable[..., QuerySet]):
+        self.base = base
+        self.prepared = PreparedQuery(self._build)
+
+    def _build(self, *args, ordering: tuple, lookup: str | None, offset: int, limit: int, shape: tuple):
+        *base_args, position = args
+        queryset = self.base(*base_args, **dict(shape)).order_by(*ordering)
+        if lookup is not None:
+            queryset = queryset.filter(**{lookup: position})
+        return queryset[offset : offset + limit]
+
+    def rows(self, *args, **shape) -> KeysetRows:
+        return KeysetRows(self, args, tuple(sorted(shape.items())))
+
+
+class KeysetRows:
+    """What ``CursorPagination.paginate_queryset`` asks of a queryset (``order_by``, a ``__lt`` or
+    ``__gt`` filter on the ordering field, one slice), run as a :class:`KeysetQuery`. Rows are dicts."""
+
+    def __init__(
+        self, query: KeysetQuery, args: tuple, shape: tuple, ordering=(), lookup=None, position=None
+    ):
+        self.query, self.args, self.shape = query, args, shape
+        self.ordering, self.lookup, self.position = ordering, lookup, position
+
+    def order_by(self, *ordering: str) -> KeysetRows:
+        return KeysetRows(self.query, self.args, self.shape, ordering, self.lookup, self.position)
+
+    def filter(self, **kwargs) -> KeysetRows:
+        ((lookup, position),) = kwargs.items()
+        try:
+            position = int(position)
+        except ValueError:
+            position = None
+        if position is None or not -(2**63) < position < 2**63:
+            raise NotFound("Invalid cursor")  # as DRF answers a cursor it cannot decode
+        return KeysetRows(self.query, self.args, self.shape, self.ordering, lookup, position)
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        start = page.start or 0
+        return self.query.prepared.rows(
+            *self.args,
+            self.position,
+            ordering=self.ordering,
+            lookup=self.lookup,
+            offset=start,
+            limit=page.stop - start,
+            shape=self.shape,
+        )

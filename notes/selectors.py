@@ -6,7 +6,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetc
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from config.db import PreparedQuery
+from config.db import KeysetQuery, KeysetRows, PreparedQuery
 from config.errors import NotFound
 from notes.models import Note, NoteCollect, NoteLike, NoteMedia, Topic
 from shop.models import Product
@@ -62,30 +62,47 @@ CARD_COLUMNS = (
 )
 
 
-def _cards_query(viewer_id: int | None, note_ids: list[int], *, following_only: bool) -> QuerySet:
+def _card_values(viewer_id: int | None, extra: tuple[str, ...] = (), **filters) -> QuerySet:
+    """Card rows of the visible notes matching ``filters``: :data:`CARD_COLUMNS` and ``extra``
+    columns, plus the viewer's flags when ``viewer_id`` is given."""
     viewer = User(pk=viewer_id) if viewer_id is not None else None
-    notes = notes_for_cards(viewer).filter(pk__in=note_ids)
+    notes = notes_for_cards(viewer).filter(**filters)
     if viewer is None:
-        return notes.values(*CARD_COLUMNS)
-    if following_only:
-        notes = notes.filter(follows_author=True)
+        return notes.values(*CARD_COLUMNS, *extra)
     return notes.annotate(author_followed=F("follows_author")).values(
-        *CARD_COLUMNS, "viewer_liked", "viewer_collected", "author_followed"
+        *CARD_COLUMNS, *extra, "viewer_liked", "viewer_collected", "author_followed"
     )
 
 
-_CARDS = PreparedQuery(_cards_query)
+def _cards_by_id(viewer_id: int | None, note_ids: list[int], *, following_only: bool, signals: bool):
+    return _card_values(
+        viewer_id,
+        ("score__signals",) if signals else (),
+        pk__in=note_ids,
+        **({"follows_author": True} if following_only else {}),
+    )
 
 
-def note_cards(*, viewer, note_ids: list[int], following_only: bool = False) -> dict[int, dict]:
+_CARDS = PreparedQuery(_cards_by_id)
+_AUTHOR_CARDS = KeysetQuery(lambda viewer_id, author_id: _card_values(viewer_id, author_id=author_id))
+_TOPIC_CARDS = KeysetQuery(lambda viewer_id, topic_id: _card_values(viewer_id, notetopic__topic_id=topic_id))
+
+
+def _viewer_id(viewer) -> int | None:
+    return viewer.pk if viewer is not None and viewer.is_authenticated else None
+
+
+def note_cards(
+    *, viewer, note_ids: list[int], following_only: bool = False, signals: bool = False
+) -> dict[int, dict]:
     """The cards of the notes among ``note_ids`` that ``viewer`` may see, by id: rows of
     :data:`CARD_COLUMNS` plus, for a signed-in viewer, ``viewer_liked``, ``viewer_collected`` and
     ``author_followed``. One query; its SQL (the visibility rule's) is compiled once per page size.
-    ``following_only`` keeps only authors the viewer follows."""
+    ``following_only`` keeps only authors the viewer follows; ``signals`` adds the ranking's
+    ``score__signals`` (null without a score)."""
     if not note_ids:
         return {}
-    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
-    rows = _CARDS.rows(viewer_id, list(note_ids), following_only=following_only)
+    rows = _CARDS.rows(_viewer_id(viewer), list(note_ids), following_only=following_only, signals=signals)
     return {row["id"]: row for row in rows}
 
 
@@ -139,9 +156,14 @@ def note_get_for_author(*, note_id: int, author) -> Note:
     return note
 
 
-def notes_by_author(*, author: User, viewer) -> QuerySet:
-    """A profile's notes tab: what the viewer may see, newest first (by id)."""
-    return notes_for_cards(viewer).filter(author=author)
+def notes_by_author(*, author: User, viewer) -> KeysetRows:
+    """A profile's notes tab as card rows: what the viewer may see, for keyset pages by id."""
+    return _AUTHOR_CARDS.rows(_viewer_id(viewer), author.pk)
+
+
+def notes_of_topic(*, topic: Topic, viewer) -> KeysetRows:
+    """A topic's notes as card rows: what the viewer may see, for keyset pages by id."""
+    return _TOPIC_CARDS.rows(_viewer_id(viewer), topic.pk)
 
 
 def notes_planting(*, product: Product, viewer) -> QuerySet:

@@ -15,8 +15,10 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import Block, Follow, FollowRequest, User
 from accounts.selectors import user_can_see_connections
+from config.db import KeysetQuery, KeysetRows
 from config.errors import Forbidden, NotFound
 from notes.models import Board, Comment, CommentLike, Media, Note, NoteCollect, NoteLike
+from notes.selectors import CARD_COLUMNS
 
 REPLY_PREVIEW = 3
 AUTHOR_FLAGS = ("viewer_is_following", "viewer_is_followed_by", "viewer_has_requested")
@@ -173,10 +175,12 @@ def boards_for_user(*, owner: User, viewer) -> QuerySet:
     return qs
 
 
-def board_get_visible(*, board_id: int, viewer) -> Board:
+def board_get_visible(*, board_id: int, viewer, with_cover: bool = True) -> Board:
     """A board ``viewer`` may see: the owner's own, or a public one of a user visible to them
-    (and followed by them, when the account is private)."""
-    board = _boards(viewer).filter(pk=board_id, owner__in=User.objects.visible_to(viewer)).first()
+    (and followed by them, when the account is private). ``with_cover=False`` skips working out
+    its cover (``cover_media_id``), which only the board's own page shows."""
+    boards = _boards(viewer) if with_cover else Board.objects.select_related("owner")
+    board = boards.filter(pk=board_id, owner__in=User.objects.visible_to(viewer)).first()
     if board is not None and _is_owner(viewer, board.owner_id):
         return board
     if board is None or board.is_private or not user_can_see_connections(user=board.owner, viewer=viewer):
@@ -192,36 +196,49 @@ def board_get_for_owner(*, board_id: int, owner) -> Board:
     return board
 
 
-def _collect_rows(qs: QuerySet, viewer) -> QuerySet:
-    """Collect rows whose note ``viewer`` may see, with note, author, cover and the viewer's
-    flags in one query; paginate the rows (newest collect first), then :func:`notes_from_collects`."""
-    qs = qs.filter(note__in=Note.objects.visible_to(viewer)).select_related("note__author", "note__cover")
-    if not _authenticated(viewer):
-        return qs
-    return qs.annotate(
+def _collect_values(viewer_id: int | None, owner_id: int, *, by: str, public_only: bool) -> QuerySet:
+    """Collect rows (``by`` a board or a user) whose note the viewer may see: the collect's id and
+    time and the note's card columns (``note__``...) with the viewer's flags, in one query."""
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    rows = NoteCollect.objects.filter(**{by: owner_id}, note__in=Note.objects.visible_to(viewer))
+    if public_only:
+        rows = rows.filter(board__is_private=False)
+    columns = ["id", "created_at", *(f"note__{column}" for column in CARD_COLUMNS)]
+    if viewer is None:
+        return rows.values(*columns)
+    return rows.annotate(
         viewer_liked=Exists(NoteLike.objects.filter(note=OuterRef("note"), user=viewer)),
         viewer_collected=Exists(NoteCollect.objects.filter(note=OuterRef("note"), user=viewer)),
-    )
+    ).values(*columns, "viewer_liked", "viewer_collected")
 
 
-def notes_from_collects(rows) -> list[Note]:
-    """The notes of a page of :func:`_collect_rows`, carrying the flags ``notes_for_cards`` sets."""
-    notes = []
-    for row in rows:
-        note = row.note
-        note.viewer_liked = getattr(row, "viewer_liked", False)
-        note.viewer_collected = getattr(row, "viewer_collected", False)
-        note.collected_at = row.created_at
-        notes.append(note)
-    return notes
+_COLLECTS = KeysetQuery(_collect_values)
 
 
-def board_notes(*, board: Board, viewer) -> QuerySet:
-    """The notes in ``board`` (resolved with :func:`board_get_visible`) that ``viewer`` may see."""
-    return _collect_rows(NoteCollect.objects.filter(board=board), viewer)
+def notes_from_collects(rows: list[dict]) -> list[dict]:
+    """The note cards (card rows with ``collected_at``) of a page of collect rows."""
+    return [
+        {
+            **{column: row[f"note__{column}"] for column in CARD_COLUMNS},
+            "viewer_liked": row.get("viewer_liked", False),
+            "viewer_collected": row.get("viewer_collected", False),
+            "collected_at": row["created_at"],
+        }
+        for row in rows
+    ]
 
 
-def user_collects(*, owner: User, viewer) -> QuerySet:
+def _viewer_id(viewer) -> int | None:
+    return viewer.pk if _authenticated(viewer) else None
+
+
+def board_notes(*, board: Board, viewer) -> KeysetRows:
+    """The notes in ``board`` (resolved with :func:`board_get_visible`) that ``viewer`` may see, as
+    collect rows for keyset pages (newest collect first), then :func:`notes_from_collects`."""
+    return _COLLECTS.rows(_viewer_id(viewer), board.pk, by="board_id", public_only=False)
+
+
+def user_collects(*, owner: User, viewer) -> KeysetRows:
     """A profile's collects tab. Hidden entirely (403 ``collects_hidden``) when the owner hides
     collects, or (403 ``private_account``) from non-followers of a private account; for anyone but
     the owner, notes in private boards are left out."""
@@ -230,7 +247,4 @@ def user_collects(*, owner: User, viewer) -> QuerySet:
         if owner.hide_collects:
             raise Forbidden("This user keeps their collects private.", code="collects_hidden")
         _require_lists_visible(owner, viewer)
-    qs = NoteCollect.objects.filter(user=owner)
-    if not is_owner:
-        qs = qs.filter(board__is_private=False)
-    return _collect_rows(qs, viewer)
+    return _COLLECTS.rows(_viewer_id(viewer), owner.pk, by="user_id", public_only=not is_owner)

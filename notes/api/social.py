@@ -138,8 +138,8 @@ class CollectedNoteOut(NoteCardLeanOut):
     class Meta(NoteCardOut.Meta):
         fields = [*NoteCardOut.Meta.fields, "collected_at"]
 
-    def to_representation(self, note) -> dict:
-        collected_at = self.fields["collected_at"].to_representation(note.collected_at)
+    def to_representation(self, note: dict) -> dict:
+        collected_at = self.fields["collected_at"].to_representation(note["collected_at"])
         return {**self.card(note), "collected_at": collected_at}
 
 
@@ -353,7 +353,9 @@ class BoardNotesView(CollectListView):
     """The notes in a board that you may see."""
 
     def get_queryset(self):
-        board = selectors.board_get_visible(board_id=self.kwargs["board_id"], viewer=self.request.user)
+        board = selectors.board_get_visible(
+            board_id=self.kwargs["board_id"], viewer=self.request.user, with_cover=False
+        )
         return selectors.board_notes(board=board, viewer=self.request.user)
 
 

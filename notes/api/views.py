@@ -175,7 +175,7 @@ class TopicNotesView(generics.ListAPIView):
 
     def get_queryset(self):
         topic = selectors.topic_get(name=self.kwargs["name"])
-        return selectors.notes_for_cards(self.request.user).filter(notetopic__topic=topic)
+        return selectors.notes_of_topic(topic=topic, viewer=self.request.user)
 
 
 class TrendingTopicsView(generics.ListAPIView):

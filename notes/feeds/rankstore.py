@@ -28,8 +28,8 @@ from django.db.models import Count, Exists, OuterRef, Q
 
 from notes.feeds import redisconn
 from notes.feeds.ranking import Candidate, Reader
-from notes.models import Note, NoteScore, SeenNote
-from notes.selectors import notes_for_cards
+from notes.models import NoteScore, SeenNote
+from notes.selectors import note_cards, notes_for_cards
 
 DAY = 86400
 
@@ -119,9 +119,9 @@ class RankStore:
         ``after`` (anonymous paging) plus ``include_ids``. Returns (candidates, more may exist)."""
         raise NotImplementedError
 
-    def cards(self, viewer, note_ids: list[int]) -> dict[int, Note]:
-        """Cards of these notes that ``viewer`` may see, with their scores."""
-        return notes_for_cards(viewer).select_related("score").in_bulk(note_ids)
+    def cards(self, viewer, note_ids: list[int]) -> dict[int, dict]:
+        """Card rows of these notes that ``viewer`` may see, with their ranking signals."""
+        return note_cards(viewer=viewer, note_ids=note_ids, signals=True)
 
     def mark_seen(self, *, user_id: int, note_ids: list[int], now: datetime) -> None:
         raise NotImplementedError

@@ -26,7 +26,7 @@ from notes.feeds.rankstore import rank_store
 from notes.feeds.scoring import reader_for
 from notes.feeds.timelines import decode_cursor, encode_cursor, timeline_backend
 from notes.models import Note, NoteScore
-from notes.selectors import note_cards, notes_for_cards
+from notes.selectors import note_cards
 
 #: Extra cards fetched beyond the page (Redis discovery), for candidates that turn out invisible.
 SPARE = 5
@@ -153,7 +153,9 @@ def _anonymous_next(ranked, served, passed_over, more) -> dict | None:
     }
 
 
-def _signals(note: Note) -> list[str]:
+def _signals(note: Note | dict) -> list[str]:
+    if isinstance(note, dict):  # a card row from ``note_cards(signals=True)``
+        return note["score__signals"] or []
     try:
         return note.score.signals
     except NoteScore.DoesNotExist:
@@ -202,7 +204,7 @@ def nearby_page(
             ranked.append((key, distance))
     ranked.sort(reverse=True)
     page, more = ranked[:limit], len(ranked) > limit
-    cards = notes_for_cards(viewer).in_bulk([key[1] for key, _ in page])
+    cards = note_cards(viewer=viewer, note_ids=[key[1] for key, _ in page])
     items = [
         FeedItem(cards[key[1]], distance_km=round(distance, 2)) for key, distance in page if key[1] in cards
     ]

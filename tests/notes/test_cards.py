@@ -4,6 +4,8 @@ viewer's visibility over to another."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
@@ -130,4 +132,26 @@ def test_prepared_query_compiles_once_per_shape_and_refuses_values_baked_into_sq
     with pytest.raises(ImproperlyConfigured):
         sliced.rows(author)
     with pytest.raises(TypeError):
-        query.rows("1", ids, newest=True)
+        query.rows(1.5, ids, newest=True)
+
+
+@pytest.mark.parametrize("position", ["abc", "99999999999999999999999"])
+def test_a_forged_cursor_position_is_a_404_not_a_500(anon_client, position):
+    author = UserFactory()
+    NoteFactory.create_batch(3, author=author)
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+    response = anon_client.get(f"/api/v1/users/{author.username}/notes", {"cursor": cursor})
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "Invalid cursor"
+
+
+def test_profile_notes_page_by_keyset_without_repeats(anon_client):
+    author = UserFactory()
+    notes = NoteFactory.create_batch(5, author=author)
+    NoteFactory(author=author, visibility=Visibility.PRIVATE)
+    seen, url = [], f"/api/v1/users/{author.username}/notes?page_size=2"
+    while url:
+        page = anon_client.get(url).json()
+        seen += [card["id"] for card in page["results"]]
+        url = page["next"]
+    assert seen == sorted((n.pk for n in notes), reverse=True)
