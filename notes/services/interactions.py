@@ -2,14 +2,25 @@
 
 Each toggle inserts or deletes the row first and only moves counters when that changed something,
 so repeats and concurrent duplicates (settled by the unique constraints) count once.
+
+These run on every like and collect (BENCH.md B5), so the statements are written out rather than
+built by the ORM, whose compiling costs more than the round trip: ``INSERT ... ON CONFLICT DO
+NOTHING`` tells by its row count whether the row was new without the savepoint that catching an
+``IntegrityError`` needs, and ``UPDATE``/``DELETE ... RETURNING`` hand back the new counter and the
+deleted row's board without another query. Both forms run on PostgreSQL and SQLite 3.35+.
+
+Row locks are taken in the order like or collect row -> note -> note author -> board, as
+``notes.services.boards.board_delete`` does, so concurrent toggles and board deletions cannot
+deadlock. The hot rows (a popular note and its author) are locked only after the row is written,
+for the last statements of the transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from accounts.choices import NotificationVerb
 from accounts.models import User
@@ -27,17 +38,66 @@ class ToggleResult:
     count: int
 
 
-def _insert(model, **fields) -> bool:
-    try:
-        with transaction.atomic():
-            model.objects.create(**fields)
-    except IntegrityError:
-        return False
-    return True
+_LIKES = NoteLike._meta.db_table
+_COLLECTS = NoteCollect._meta.db_table
+_NOTES = Note._meta.db_table
+_USERS = User._meta.db_table
+_BOARDS = Board._meta.db_table
+#: The note's counters a toggle or share moves (column names, interpolated into SQL: keep literal).
+COUNTERS = frozenset({"like_count", "collect_count", "share_count"})
+
+
+def _execute(sql: str, params: list) -> tuple[int, tuple | None]:
+    """Run one statement; return its row count and its first returned row (if any)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount, cursor.fetchone() if cursor.description else None
+
+
+def _insert_once(table: str, **ids: int) -> bool:
+    """Insert a (user, note) row unless there is one; True when this call inserted it. A concurrent
+    duplicate waits for the first to commit, then does nothing."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = ", ".join(ids)
+    inserted, _ = _execute(
+        f"INSERT INTO {table} ({columns}, created_at) VALUES ({'%s, ' * len(ids)}%s) "
+        "ON CONFLICT (user_id, note_id) DO NOTHING",
+        [*ids.values(), now],
+    )
+    return inserted == 1
+
+
+def _note_value(row: tuple | None) -> int:
+    if row is None:  # the note row is gone (notes are deleted softly; a user's deletion cascades)
+        raise Note.DoesNotExist("No such note.")
+    return row[0]
 
 
 def _count(note: Note, field: str) -> int:
-    return Note.objects.values_list(field, flat=True).get(pk=note.pk)
+    assert field in COUNTERS
+    return _note_value(_execute(f"SELECT {field} FROM {_NOTES} WHERE id = %s", [note.pk])[1])
+
+
+def _bump_note(note: Note, field: str, delta: int) -> int:
+    """Move the note's counter ``field`` by ``delta``; return its new value."""
+    assert field in COUNTERS
+    sql = f"UPDATE {_NOTES} SET {field} = {field} + %s WHERE id = %s RETURNING {field}"
+    return _note_value(_execute(sql, [delta, note.pk])[1])
+
+
+def _bump_engagement(note: Note, field: str, delta: int) -> int:
+    """Move the note's ``field`` and its author's ``like_collect_count`` by ``delta``; return the
+    note's new ``field``."""
+    count = _bump_note(note, field, delta)
+    _execute(
+        f"UPDATE {_USERS} SET like_collect_count = like_collect_count + %s WHERE id = %s",
+        [delta, note.author_id],
+    )
+    return count
+
+
+def _bump_board(board_id: int, delta: int) -> None:
+    _execute(f"UPDATE {_BOARDS} SET note_count = note_count + %s WHERE id = %s", [delta, board_id])
 
 
 def _notify(note: Note, actor: User, verb: str) -> None:
@@ -46,27 +106,24 @@ def _notify(note: Note, actor: User, verb: str) -> None:
     )
 
 
-def _bump_engagement(note: Note, field: str, delta: int) -> None:
-    Note.objects.filter(pk=note.pk).update(**{field: F(field) + delta})
-    User.objects.filter(pk=note.author_id).update(like_collect_count=F("like_collect_count") + delta)
-
-
 @transaction.atomic
 def note_like(*, note: Note, user: User) -> ToggleResult:
-    """Liking twice leaves one row and one increment."""
-    created = _insert(NoteLike, note=note, user=user)
+    """Liking twice leaves one row and one increment. ``note`` needs only ``pk`` and ``author_id``
+    (``notes.selectors_interactions.note_get_for_toggle``)."""
+    created = _insert_once(_LIKES, note_id=note.pk, user_id=user.pk)
     if created:
-        _bump_engagement(note, "like_count", 1)
+        count = _bump_engagement(note, "like_count", 1)
         _notify(note, user, NotificationVerb.LIKE)
-    return ToggleResult(active=True, changed=created, count=_count(note, "like_count"))
+    else:
+        count = _count(note, "like_count")
+    return ToggleResult(active=True, changed=created, count=count)
 
 
 @transaction.atomic
 def note_unlike(*, note: Note, user: User) -> ToggleResult:
-    deleted, _ = NoteLike.objects.filter(note=note, user=user).delete()
-    if deleted:
-        _bump_engagement(note, "like_count", -1)
-    return ToggleResult(active=False, changed=bool(deleted), count=_count(note, "like_count"))
+    deleted, _ = _execute(f"DELETE FROM {_LIKES} WHERE user_id = %s AND note_id = %s", [user.pk, note.pk])
+    count = _bump_engagement(note, "like_count", -1) if deleted else _count(note, "like_count")
+    return ToggleResult(active=False, changed=bool(deleted), count=count)
 
 
 def board_default(*, user: User) -> Board:
@@ -88,43 +145,49 @@ def board_default(*, user: User) -> Board:
     return board
 
 
+def _default_board_id(user: User) -> int:
+    """:func:`board_default`'s id: one small query once the board exists."""
+    _, row = _execute(f"SELECT id FROM {_BOARDS} WHERE owner_id = %s AND is_default", [user.pk])
+    return row[0] if row is not None else board_default(user=user).pk
+
+
 @transaction.atomic
 def note_collect(*, note: Note, user: User, board: Board | None = None) -> ToggleResult:
     """Collect into ``board`` (default board when omitted). Collecting again into another board
-    moves the note there; counts on the note change only on the first collect."""
+    moves the note there; counts on the note change only on the first collect. ``note`` needs only
+    ``pk`` and ``author_id``."""
     if board is not None and board.owner_id != user.pk:
         raise NotFound("No such board.")
-    board = board or board_default(user=user)
-    created = _insert(NoteCollect, note=note, user=user, board=board)
-    if created:
-        _bump_engagement(note, "collect_count", 1)
-        Board.objects.filter(pk=board.pk).update(note_count=F("note_count") + 1)
+    board_id = board.pk if board is not None else _default_board_id(user)
+    if _insert_once(_COLLECTS, note_id=note.pk, user_id=user.pk, board_id=board_id):
+        count = _bump_engagement(note, "collect_count", 1)
+        _bump_board(board_id, 1)
         _notify(note, user, NotificationVerb.COLLECT)
-        changed = True
-    else:
-        collect = NoteCollect.objects.select_for_update().get(note=note, user=user)
-        changed = collect.board_id != board.pk
-        if changed:
-            Board.objects.filter(pk=collect.board_id).update(note_count=F("note_count") - 1)
-            Board.objects.filter(pk=board.pk).update(note_count=F("note_count") + 1)
-            collect.board = board
-            collect.save(update_fields=["board"])
+        return ToggleResult(active=True, changed=True, count=count)
+    collect = NoteCollect.objects.select_for_update().get(note_id=note.pk, user=user)
+    changed = collect.board_id != board_id
+    if changed:
+        _bump_board(collect.board_id, -1)
+        _bump_board(board_id, 1)
+        collect.board_id = board_id
+        collect.save(update_fields=["board"])
     return ToggleResult(active=True, changed=changed, count=_count(note, "collect_count"))
 
 
 @transaction.atomic
 def note_uncollect(*, note: Note, user: User) -> ToggleResult:
-    collect = NoteCollect.objects.select_for_update().filter(note=note, user=user).first()
-    if collect is not None:
-        collect.delete()
-        _bump_engagement(note, "collect_count", -1)
-        Board.objects.filter(pk=collect.board_id).update(note_count=F("note_count") - 1)
-    return ToggleResult(active=False, changed=collect is not None, count=_count(note, "collect_count"))
+    _, row = _execute(
+        f"DELETE FROM {_COLLECTS} WHERE user_id = %s AND note_id = %s RETURNING board_id", [user.pk, note.pk]
+    )
+    if row is None:
+        return ToggleResult(active=False, changed=False, count=_count(note, "collect_count"))
+    count = _bump_engagement(note, "collect_count", -1)
+    _bump_board(row[0], -1)
+    return ToggleResult(active=False, changed=True, count=count)
 
 
 @transaction.atomic
 def note_share(*, note: Note, user: User | None, channel: str = "") -> int:
     """Record a share; every share counts (it is an event, not a toggle)."""
     NoteShare.objects.create(note=note, user=user, channel=channel)
-    Note.objects.filter(pk=note.pk).update(share_count=F("share_count") + 1)
-    return _count(note, "share_count")
+    return _bump_note(note, "share_count", 1)
