@@ -131,6 +131,40 @@ def note_get_visible(*, note_id: int, viewer) -> Note:
     return note
 
 
+#: A note page's columns besides the card's (``NoteCoreOut``).
+DETAIL_COLUMNS = (
+    "body",
+    "place_name",
+    "place_city",
+    "lat",
+    "lng",
+    "visibility",
+    "status",
+    "publish_at",
+    "ai_assisted",
+    "product_id",
+    "rating",
+    "is_verified_purchase",
+    "share_count",
+    "pinned_comment_id",
+    "created_at",
+    "updated_at",
+)
+_DETAIL = PreparedQuery(lambda viewer_id, note_id: _card_values(viewer_id, DETAIL_COLUMNS, pk=note_id))
+
+
+def note_detail_get(*, note_id: int, viewer) -> dict:
+    """:func:`note_get_visible` as a row for the note page: the card's columns, the viewer's flags,
+    :data:`DETAIL_COLUMNS` and ``product`` (a review's product shaped by ``products_for_cards``, or
+    None). One query (compiled once), two for a review; 404 when the viewer may not see it."""
+    rows = _DETAIL.rows(_viewer_id(viewer), note_id)
+    if not rows:
+        raise NotFound("No such note.")
+    row = rows[0]
+    row["product"] = products_for_cards().filter(pk=row["product_id"]).first() if row["product_id"] else None
+    return row
+
+
 def note_attachments_fetch(note: Note) -> Note:
     """Fetch ``note``'s media, product tags (and their products as cards), topics and mentions
     (four queries, five with tags)."""

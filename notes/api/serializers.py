@@ -129,7 +129,11 @@ class NoteCardLeanOut(NoteCardOut):
         return self.card(note)
 
 
-_published_at = serializers.DateTimeField()
+_DATETIME = serializers.DateTimeField()
+
+
+def _datetime(value) -> str | None:
+    return _DATETIME.to_representation(value) if value is not None else None
 
 
 def note_card(request, row: dict) -> dict:
@@ -158,7 +162,7 @@ def note_card(request, row: dict) -> dict:
         "comment_count": row["comment_count"],
         "liked": bool(row.get("viewer_liked", False)),
         "collected": bool(row.get("viewer_collected", False)),
-        "published_at": _published_at.to_representation(row["published_at"]) if row["published_at"] else None,
+        "published_at": _datetime(row["published_at"]),
     }
 
 
@@ -236,12 +240,43 @@ class NoteCoreOut(NoteCardOut):
         read_only_fields = fields
 
     @extend_schema_field(PlaceIO(allow_null=True))
-    def get_place(self, note):
-        if not (note.place_name or note.place_city or note.lat is not None):
-            return None
-        lat = float(note.lat) if note.lat is not None else None
-        lng = float(note.lng) if note.lng is not None else None
-        return {"name": note.place_name, "city": note.place_city, "lat": lat, "lng": lng}
+    def get_place(self, note):  # the schema's; rendering is note_core's
+        raise NotImplementedError
+
+    def to_representation(self, row: dict) -> dict:
+        return note_core(self.context.get("request"), row)
+
+
+def note_core(request, row: dict) -> dict:
+    """``NoteCoreOut``'s dict from a row of ``notes.selectors.note_detail_get``."""
+    lat, lng = row["lat"], row["lng"]
+    place = None
+    if row["place_name"] or row["place_city"] or lat is not None:
+        place = {
+            "name": row["place_name"],
+            "city": row["place_city"],
+            "lat": float(lat) if lat is not None else None,
+            "lng": float(lng) if lng is not None else None,
+        }
+    product = row["product"]
+    return {
+        **note_card(request, row),
+        "body": row["body"],
+        "place": place,
+        "visibility": row["visibility"],
+        "status": row["status"],
+        "publish_at": _datetime(row["publish_at"]),
+        "ai_assisted": row["ai_assisted"],
+        "product": ProductCardOut(product, context={"request": request}).data
+        if product is not None
+        else None,
+        "rating": row["rating"],
+        "is_verified_purchase": row["is_verified_purchase"],
+        "share_count": row["share_count"],
+        "pinned_comment_id": row["pinned_comment_id"],
+        "created_at": _datetime(row["created_at"]),
+        "updated_at": _datetime(row["updated_at"]),
+    }
 
 
 class NoteOut(NoteCoreOut, NoteAttachmentsOut):

@@ -13,7 +13,7 @@ from notes import selectors
 from notes import selectors_interactions as toggle_selectors
 from notes.api import serializers as s
 from notes.choices import NoteStatus
-from notes.models import Board
+from notes.models import Board, Note
 from notes.services import interactions
 from notes.services import notes as note_services
 from notes.services.notes import Place
@@ -23,24 +23,28 @@ def _place(data: dict | None) -> Place | None:
     return Place(**data) if data else None
 
 
-def _attachments(request, note) -> dict:
+def _attachments(request, note: dict) -> dict:
     """The note's rendered attachments. A published note's are cached under a key that changes
     with every edit (``updated_at``), so only what the attachments point at (a product's price,
     a mentioned user's nickname) can lag, by ``NOTE_ATTACHMENTS_CACHE_SECONDS`` at most. Others
     (drafts, notes waiting for their media) are always read fresh."""
     context = {"request": request}
-    if note.status != NoteStatus.PUBLISHED:
-        return s.NoteAttachmentsOut(selectors.note_attachments_fetch(note), context=context).data
-    key = f"note:attachments:{note.pk}:{note.updated_at.timestamp()}:{request.build_absolute_uri('/')}"
+    if note["status"] != NoteStatus.PUBLISHED:
+        return s.NoteAttachmentsOut(
+            selectors.note_attachments_fetch(Note(pk=note["id"])), context=context
+        ).data
+    key = f"note:attachments:{note['id']}:{note['updated_at'].timestamp()}:{request.build_absolute_uri('/')}"
     data = cache.get(key)
     if data is None:
-        data = s.NoteAttachmentsOut(selectors.note_attachments_fetch(note), context=context).data
+        data = s.NoteAttachmentsOut(
+            selectors.note_attachments_fetch(Note(pk=note["id"])), context=context
+        ).data
         cache.set(key, data, settings.NOTE_ATTACHMENTS_CACHE_SECONDS)
     return data
 
 
 def _detail(request, note_id: int) -> Response:
-    note = selectors.note_get_visible(note_id=note_id, viewer=request.user)
+    note = selectors.note_detail_get(note_id=note_id, viewer=request.user)
     return Response({**s.NoteCoreOut(note, context={"request": request}).data, **_attachments(request, note)})
 
 

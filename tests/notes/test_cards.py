@@ -9,6 +9,7 @@ import base64
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Follow
 from config.db import PreparedQuery
@@ -155,3 +156,31 @@ def test_profile_notes_page_by_keyset_without_repeats(anon_client):
         seen += [card["id"] for card in page["results"]]
         url = page["next"]
     assert seen == sorted((n.pk for n in notes), reverse=True)
+
+
+def test_note_page_renders_the_card_and_every_detail_column(client_for):
+    author, reader = UserFactory.create_batch(2)
+    note = NoteFactory(
+        author=author,
+        body="春日穿搭分享",
+        place_name="武康路",
+        place_city="上海",
+        lat="31.205",
+        lng="121.437",
+        share_count=4,
+        ai_assisted=True,
+    )
+    NoteLike.objects.create(note=note, user=reader)
+    body = client_for(reader).get(f"/api/v1/notes/{note.pk}").json()
+
+    request = RequestFactory().get("/")
+    card = note_card(request, note_cards(viewer=reader, note_ids=[note.pk])[note.pk])
+    assert {key: body[key] for key in card} == card
+    assert body["liked"] is True
+    assert body["place"] == {"name": "武康路", "city": "上海", "lat": 31.205, "lng": 121.437}
+    assert (body["body"], body["share_count"], body["ai_assisted"]) == ("春日穿搭分享", 4, True)
+    assert (body["product"], body["rating"], body["pinned_comment_id"], body["publish_at"]) == (None,) * 4
+    assert (body["visibility"], body["status"]) == ("public", "published")
+    assert parse_datetime(body["created_at"]) == note.created_at
+    assert parse_datetime(body["updated_at"]) == note.updated_at
+    assert [m["id"] for m in body["media"]] == [note.cover_id]
