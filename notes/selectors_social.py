@@ -11,11 +11,12 @@ deleted reply, is left out.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 
 from accounts.models import Block, Follow, FollowRequest, User
 from accounts.selectors import user_can_see_connections
-from config.db import KeysetQuery, KeysetRows
+from config.db import KeysetQuery, KeysetRows, PreparedQuery
 from config.errors import Forbidden, NotFound
 from notes.models import Board, Comment, CommentLike, Media, Note, NoteCollect, NoteLike
 from notes.selectors import CARD_COLUMNS
@@ -38,8 +39,8 @@ def _blocked_with(viewer, ref: str) -> Exists:
 
 def _comments(viewer) -> QuerySet:
     """Comments by active authors not blocked with ``viewer``, with the viewer's like and the
-    viewer's relationship to the author annotated (``author_<flag>``, see
-    :func:`comment_author_flags`)."""
+    viewer's relationship to the author annotated (``author_<flag>``, shown on the comment's
+    author by ``CommentOut``)."""
     qs = Comment.objects.filter(author__is_active=True).select_related("author", "reply_to")
     if not _authenticated(viewer):
         return qs
@@ -55,15 +56,6 @@ def _comments(viewer) -> QuerySet:
             FollowRequest.objects.filter(requester=viewer, target=OuterRef("author"))
         ),
     )
-
-
-def comment_author_flags(comment: Comment) -> Comment:
-    """Copy the ``author_<flag>`` annotations onto ``comment.author`` for ``UserSummaryOut``."""
-    for flag in AUTHOR_FLAGS:
-        value = getattr(comment, f"author_{flag}", None)
-        if value is not None:
-            setattr(comment.author, flag, value)
-    return comment
 
 
 def _with_reply_preview(qs: QuerySet, viewer) -> QuerySet:
@@ -85,18 +77,70 @@ def note_for_comments(*, note_id: int, viewer) -> Note:
     return note
 
 
-def comments_for_note(*, note: Note, viewer) -> QuerySet:
-    """Root comments of ``note`` for the list: live ones and placeholders of deleted ones that
-    still have live replies, minus the pinned comment (listed apart, see :func:`comment_pinned`).
-    Paginate newest first (``-id``)."""
-    qs = (
-        _comments(viewer)
-        .filter(note=note, parent__isnull=True)
-        .filter(Q(deleted_at__isnull=True) | Q(reply_count__gt=0))
+#: A comment's columns as ``CommentOut`` shows them (with its author's and the answered user's).
+COMMENT_COLUMNS = (
+    "id",
+    "note_id",
+    "parent_id",
+    "body",
+    "deleted_at",
+    "like_count",
+    "reply_count",
+    "created_at",
+    "reply_to__username",
+    "author__username",
+    "author__nickname",
+    "author__avatar",
+    "author__is_kol_certified",
+    "author__follower_count",
+)
+COMMENT_FLAGS = ("viewer_liked", *(f"author_{flag}" for flag in AUTHOR_FLAGS))
+
+
+def _comment_values(viewer_id: int | None, **filters) -> QuerySet:
+    """Rows of :data:`COMMENT_COLUMNS` (and the viewer's flags) of :func:`_comments`."""
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    return _comments(viewer).filter(**filters).values(*COMMENT_COLUMNS, *(COMMENT_FLAGS if viewer else ()))
+
+
+def _root_values(viewer_id: int | None, note_id: int, pinned_id: int | None) -> QuerySet:
+    roots = _comment_values(viewer_id, note_id=note_id, parent__isnull=True).filter(
+        Q(deleted_at__isnull=True) | Q(reply_count__gt=0)
     )
-    if note.pinned_comment_id:
-        qs = qs.exclude(pk=note.pinned_comment_id)
-    return _with_reply_preview(qs, viewer)
+    return roots.exclude(pk=pinned_id) if pinned_id is not None else roots
+
+
+def _preview_values(viewer_id: int | None, root_ids: list[int]) -> QuerySet:
+    first = Window(RowNumber(), partition_by=[F("parent_id")], order_by=F("id").asc())
+    return (
+        _comment_values(viewer_id, parent_id__in=root_ids, deleted_at__isnull=True)
+        .annotate(position=first)
+        .filter(position__lte=REPLY_PREVIEW)
+        .order_by("id")
+    )
+
+
+_ROOTS = KeysetQuery(_root_values)
+_PREVIEWS = PreparedQuery(_preview_values)
+
+
+def comments_for_note(*, note: Note, viewer) -> KeysetRows:
+    """Root comments of ``note`` for the list, as rows for keyset pages (newest first, ``-id``):
+    live ones and placeholders of deleted ones that still have live replies, minus the pinned
+    comment (listed apart, see :func:`comment_pinned`). Then :func:`comments_attach_replies`."""
+    return _ROOTS.rows(_viewer_id(viewer), note.pk, note.pinned_comment_id)
+
+
+def comments_attach_replies(rows: list[dict], *, viewer) -> list[dict]:
+    """Put each root's first live replies (oldest first) in ``reply_preview``: one query for the
+    page, cut per root by a window function."""
+    replies: dict[int, list[dict]] = {row["id"]: [] for row in rows}
+    if replies:
+        for reply in _PREVIEWS.rows(_viewer_id(viewer), list(replies)):
+            replies[reply["parent_id"]].append(reply)
+    for row in rows:
+        row["reply_preview"] = replies[row["id"]]
+    return rows
 
 
 def comment_pinned(*, note: Note, viewer) -> Comment | None:

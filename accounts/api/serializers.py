@@ -33,22 +33,6 @@ class UserSummaryOut(serializers.Serializer):
     is_requested = serializers.BooleanField(source="viewer_has_requested", default=False)
 
 
-def user_summary(user: User, request=None) -> dict:
-    """``UserSummaryOut``'s dict written directly, for the hottest lists (note cards, comments):
-    the same keys and values without DRF's per-field machinery."""
-    return user_summary_of(
-        request,
-        username=user.username,
-        nickname=user.nickname,
-        avatar=user.avatar.name,
-        is_kol_certified=user.is_kol_certified,
-        follower_count=user.follower_count,
-        is_following=getattr(user, "viewer_is_following", False),
-        follows_you=getattr(user, "viewer_is_followed_by", False),
-        is_requested=getattr(user, "viewer_has_requested", False),
-    )
-
-
 def user_summary_of(
     request,
     *,
@@ -61,7 +45,8 @@ def user_summary_of(
     follows_you: bool = False,
     is_requested: bool = False,
 ) -> dict:
-    """:func:`user_summary` from column values (``avatar`` is the stored file's name, or empty)."""
+    """``UserSummaryOut``'s dict written directly, for the hottest lists (note cards, comments): the
+    same keys and values from column values (``avatar`` is the stored file's name, or empty)."""
     return {
         "username": username,
         "nickname": nickname or username,

@@ -11,7 +11,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary
+from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of
 from accounts.selectors import user_get_visible
 from config.api.pagination import CursorPagination
 from notes import selectors_social as selectors
@@ -54,22 +54,9 @@ class CommentOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def to_representation(self, comment) -> dict:
-        deleted = comment.deleted_at is not None
-        if not deleted:
-            selectors.comment_author_flags(comment)
-        return {
-            "id": comment.pk,
-            "note": comment.note_id,
-            "parent": comment.parent_id,
-            "body": "" if deleted else comment.body,
-            "is_deleted": deleted,
-            "author": None if deleted else user_summary(comment.author, self.context.get("request")),
-            "reply_to": comment.reply_to.username if comment.reply_to_id else None,
-            "like_count": comment.like_count,
-            "reply_count": comment.reply_count,
-            "liked": bool(getattr(comment, "viewer_liked", False)),
-            "created_at": DATETIME.to_representation(comment.created_at),
-        }
+        return comment_out(
+            self.context.get("request"), comment if isinstance(comment, dict) else comment_row(comment)
+        )
 
 
 class CommentThreadOut(CommentOut):
@@ -78,11 +65,60 @@ class CommentThreadOut(CommentOut):
     replies = CommentOut(many=True, read_only=True)
 
     def to_representation(self, comment) -> dict:
-        preview = getattr(comment, "reply_preview", [])
+        request = self.context.get("request")
+        row = comment if isinstance(comment, dict) else comment_row(comment)
         return {
-            **super().to_representation(comment),
-            "replies": [CommentOut.to_representation(self, reply) for reply in preview],
+            **comment_out(request, row),
+            "replies": [comment_out(request, r) for r in row["reply_preview"]],
         }
+
+
+def comment_out(request, row: dict) -> dict:
+    """``CommentOut``'s dict from a comment row (``selectors.COMMENT_COLUMNS`` and flags)."""
+    deleted = row["deleted_at"] is not None
+    author = None
+    if not deleted:
+        author = user_summary_of(
+            request,
+            username=row["author__username"],
+            nickname=row["author__nickname"],
+            avatar=row["author__avatar"],
+            is_kol_certified=row["author__is_kol_certified"],
+            follower_count=row["author__follower_count"],
+            is_following=row.get("author_viewer_is_following", False),
+            follows_you=row.get("author_viewer_is_followed_by", False),
+            is_requested=row.get("author_viewer_has_requested", False),
+        )
+    return {
+        "id": row["id"],
+        "note": row["note_id"],
+        "parent": row["parent_id"],
+        "body": "" if deleted else row["body"],
+        "is_deleted": deleted,
+        "author": author,
+        "reply_to": row["reply_to__username"],
+        "like_count": row["like_count"],
+        "reply_count": row["reply_count"],
+        "liked": bool(row.get("viewer_liked", False)),
+        "created_at": DATETIME.to_representation(row["created_at"]),
+    }
+
+
+def comment_row(comment) -> dict:
+    """A ``Comment`` from the selectors (author and ``reply_to`` joined, flags annotated) as a
+    comment row, its ``reply_preview`` too."""
+    author = comment.author
+    return {
+        **{column: getattr(comment, column) for column in selectors.COMMENT_COLUMNS if "__" not in column},
+        "reply_to__username": comment.reply_to.username if comment.reply_to_id else None,
+        "author__username": author.username,
+        "author__nickname": author.nickname,
+        "author__avatar": author.avatar.name,
+        "author__is_kol_certified": author.is_kol_certified,
+        "author__follower_count": author.follower_count,
+        **{flag: getattr(comment, flag) for flag in selectors.COMMENT_FLAGS if hasattr(comment, flag)},
+        "reply_preview": [comment_row(reply) for reply in getattr(comment, "reply_preview", [])],
+    }
 
 
 class CommentLikeOut(serializers.Serializer):
@@ -186,6 +222,7 @@ class NoteCommentsView(generics.ListAPIView):
     def list(self, request, note_id):
         note = selectors.note_for_comments(note_id=note_id, viewer=request.user)
         page = self.paginate_queryset(selectors.comments_for_note(note=note, viewer=request.user))
+        page = selectors.comments_attach_replies(page, viewer=request.user)
         if not request.query_params.get(self.paginator.cursor_query_param):
             pinned = selectors.comment_pinned(note=note, viewer=request.user)
             self.paginator.pinned = self.get_serializer(pinned).data if pinned else None
