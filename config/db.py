@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Hashable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -18,19 +19,21 @@ from django.db import connections
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
-#: Placeholders are values no id, name or constant can be; each argument value gets its own.
+#: Placeholders are values no id, name, time or constant can be; each argument value gets its own.
 _PLACEHOLDER_BASE = -(2**62)
-_RUNTIME_TYPES = (int, str)
+_PLACEHOLDER_TIME = datetime(2, 2, 2, tzinfo=UTC)
+_RUNTIME_TYPES = (int, str, datetime)
 
 
 class PreparedQuery:
     """A ``.values(...)`` queryset from ``build(*args, **shape)``, compiled once per shape.
 
-    Positional arguments are run-time values: an ``int`` (an id), a ``str`` or a list of ints. They
-    are passed to ``build`` as unique placeholder values, which must reach the SQL as parameters (this
-    is checked when it compiles; a value the ORM writes into the SQL text, such as a slice's
-    ``LIMIT``, belongs in ``shape``). ``None`` is passed through and is part of the shape, as is
-    each list's length and every keyword argument: one compiled query per combination.
+    Positional arguments are run-time values: an ``int`` (an id), a ``str``, an aware ``datetime``
+    (on PostgreSQL; SQLite's adapter rewrites it) or a list of ints. They are passed to ``build`` as
+    unique placeholder values, which must reach the SQL as parameters (this is checked when it
+    compiles; a value the ORM writes into the SQL text, such as a slice's ``LIMIT``, belongs in
+    ``shape``). ``None`` is passed through and is part of the shape, as is each list's length and
+    every keyword argument: one compiled query per combination.
     """
 
     def __init__(self, build: Callable[..., QuerySet]):
@@ -75,7 +78,9 @@ def _shape_of(arg) -> Hashable:
     if isinstance(arg, list | tuple):
         return ("list", len(arg))
     if type(arg) not in _RUNTIME_TYPES:
-        raise TypeError(f"Run-time arguments are ints, strs or lists of ints, not {type(arg).__name__}.")
+        raise TypeError(
+            f"Run-time arguments are ints, strs, datetimes or lists of ints, not {type(arg).__name__}."
+        )
     return type(arg).__name__
 
 
@@ -86,6 +91,8 @@ def _placeholder(arg, counter: itertools.count):
         return [_PLACEHOLDER_BASE - next(counter) for _ in arg]
     if type(arg) is str:
         return f"\x00placeholder-{next(counter)}"
+    if type(arg) is datetime:
+        return _PLACEHOLDER_TIME + timedelta(microseconds=next(counter))
     return _PLACEHOLDER_BASE - next(counter)
 
 

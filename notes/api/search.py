@@ -10,9 +10,11 @@ opaque ``cursor`` carries an offset, capped at ``SEARCH_MAX_RESULTS`` results.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +24,7 @@ from config.api.pagination import CursorPagination, RankedPagination
 from notes import tasks
 from notes.api.serializers import NoteCardLeanOut, NoteCardOut, TopicOut
 from notes.choices import SearchSort, SearchType
+from notes.models import Note
 from notes.search import selectors
 from notes.search import services as search_services
 from notes.search.segmentation import MAX_QUERY_LENGTH
@@ -35,10 +38,39 @@ RESULT_SERIALIZERS = {
 }
 
 
+class PageRows(list):
+    """Rows the search already read in the paginator's order, past its position and no more than it
+    slices (``selectors.Keyset``): ``CursorPagination.paginate_queryset`` has nothing left to order
+    or filter, and slices them as it would the queryset."""
+
+    def order_by(self, *fields) -> PageRows:
+        return self
+
+    def filter(self, **lookups) -> PageRows:
+        return self
+
+
+class SearchCursorPagination(CursorPagination):
+    """The keyset pages of ``sort=latest``, which also tell a newest-first note search which rows
+    the page is cut from, so that it reads only those (``selectors.search_notes_newest``)."""
+
+    def keyset(self, request) -> selectors.Keyset:
+        cursor = self.decode_cursor(request)  # a bad cursor is a 404 here, as in paginate_queryset
+        offset, reverse, position = cursor if cursor is not None else (0, False, None)
+        if position is not None:  # the str() of the last row's first ordering field
+            field = Note._meta.get_field(self.ordering[0].lstrip("-"))
+            try:
+                position = field.to_python(position)
+            except ValidationError:
+                raise NotFound(self.invalid_cursor_message) from None
+        count = offset + self.get_page_size(request) + 1  # the slice paginate_queryset takes
+        return selectors.Keyset(position=position, reverse=reverse, count=count)
+
+
 def _paginator(type_: str, sort: str):
     if sort != SearchSort.LATEST:
         return RankedPagination(max_results=settings.SEARCH_MAX_RESULTS)
-    paginator = CursorPagination()
+    paginator = SearchCursorPagination()
     paginator.ordering = selectors.ORDERINGS[type_, sort]
     return paginator
 
@@ -93,9 +125,14 @@ class SearchView(APIView):
         params = SearchIn(data=request.query_params)
         params.is_valid(raise_exception=True)
         type_, sort, query = (params.validated_data[k] for k in ("type", "sort", "q"))
-        queryset = selectors.search(type=type_, query=query, sort=sort, viewer=request.user)
         paginator = _paginator(type_, sort)
-        page = paginator.paginate_queryset(queryset, request, view=self)
+        if type_ == SearchType.NOTES and sort == SearchSort.LATEST:  # the busiest: card rows
+            keyset = paginator.keyset(request)
+            rows = selectors.search_notes_newest(query=query, viewer=request.user, keyset=keyset)
+            page = paginator.paginate_queryset(PageRows(rows), request, view=self)
+        else:
+            queryset = selectors.search(type=type_, query=query, sort=sort, viewer=request.user)
+            page = paginator.paginate_queryset(queryset, request, view=self)
         if request.user.is_authenticated and paginator.cursor_query_param not in request.query_params:
             tasks.search_record.delay(request.user.pk, query, bool(page), timezone.now().isoformat())
         results = RESULT_SERIALIZERS[type_](page, many=True, context={"request": request}).data

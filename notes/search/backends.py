@@ -55,8 +55,17 @@ class PostgresBackend:
     def tsquery(tokens: list[str]) -> str:
         return " & ".join(_quote(t) for t in tokens)
 
+    def condition(self, tokens: list[str]) -> Q:
+        """A document holds every token (answered by the GIN index when it drives the query)."""
+        return self.condition_for(self.tsquery(tokens))
+
+    @staticmethod
+    def condition_for(tsquery: str) -> Q:
+        """:meth:`condition` of an already written ``tsquery`` (one query parameter)."""
+        return Q(vector__matches=tsquery)
+
     def match(self, documents: QuerySet, tokens: list[str]) -> QuerySet:
-        return documents.filter(vector__matches=self.tsquery(tokens))
+        return documents.filter(self.condition(tokens))
 
 
 class TokenTextBackend:
@@ -65,10 +74,15 @@ class TokenTextBackend:
     def document(self, head: list[str], body: list[str]) -> dict:
         return {"head": token_text(head), "body": token_text(body), "vector": None}
 
+    def condition(self, tokens: list[str]) -> Q:
+        """A document holds every token as a whole word of its head or body."""
+        return reduce(
+            operator.and_,
+            (Q(head__contains=f" {token} ") | Q(body__contains=f" {token} ") for token in tokens),
+        )
+
     def match(self, documents: QuerySet, tokens: list[str]) -> QuerySet:
-        for token in tokens:
-            documents = documents.filter(Q(head__contains=f" {token} ") | Q(body__contains=f" {token} "))
-        return documents
+        return documents.filter(self.condition(tokens))
 
 
 def gin_index_sql(table: str) -> str:

@@ -5,19 +5,42 @@ Every result queryset starts from the type's visibility rule (``notes_for_cards`
 ``Product.objects.on_sale()``, unsuppressed topics) and only then joins the search documents, so a
 stale document can delay a result but never show something the viewer may not see. Each is one
 query, whatever the page size.
+
+Newest-first notes (the busiest search) rank no window of candidates: they walk the notes by date
+and fall back on the index for rare words (:func:`_latest_window`), and the API reads them as card
+rows from SQL compiled once (:func:`search_notes_newest`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, F, IntegerField, Model, QuerySet, Subquery, Value, When
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
+from accounts.models import User
 from accounts.selectors import users_for_cards
-from notes.choices import SearchSort, SearchType
+from config.db import PreparedQuery
+from notes.choices import NoteStatus, SearchSort, SearchType
 from notes.models import (
     HotSearch,
+    Note,
     NoteSearchDocument,
     ProductSearchDocument,
     SearchHistory,
@@ -26,7 +49,7 @@ from notes.models import (
 )
 from notes.search.backends import get_backend, head_hits
 from notes.search.segmentation import normalize, query_tokens
-from notes.selectors import notes_for_cards
+from notes.selectors import CARD_COLUMNS, notes_for_cards
 from shop.selectors import products_for_cards
 
 RELATION = "search_document"
@@ -67,14 +90,151 @@ def _matching(qs: QuerySet, documents: type[Model], tokens: list[str], sort: str
     return qs
 
 
-def search_notes(*, query: str, sort: str, viewer) -> QuerySet:
+@dataclass(frozen=True)
+class Keyset:
+    """The rows a keyset paginator is about to cut from a newest-first search: the first ``count``
+    after ``position`` (a ``published_at``, from the cursor) in the order, or before it when
+    ``reverse`` (a "previous" page, read oldest first). No position: from the newest."""
+
+    position: datetime | None = None
+    reverse: bool = False
+    count: int = settings.API_PAGE_SIZE + 1
+
+    def order(self) -> tuple[tuple[str, ...], str]:
+        """The order the rows are read in, and the lookup of the rows after the position."""
+        newest_first = ORDERINGS[SearchType.NOTES, SearchSort.LATEST]
+        if self.reverse:  # as DRF's CursorPagination reads a "previous" page
+            return tuple(field.removeprefix("-") for field in newest_first), "published_at__gt"
+        return newest_first, "published_at__lt"
+
+
+#: How many notes, per row wanted, the newest-first search reads in date order before it turns to
+#: the index: a word in at least one of the ~50 notes after the position fills its page from them.
+LATEST_WALK_PER_ROW = 50
+#: Before (after) every note: where the walk stops when it covers the rest of the notes.
+_DAWN = datetime(1970, 1, 1, tzinfo=UTC)
+_DUSK = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _latest_window(viewer, holds: Q, keyset: Keyset, walk: int) -> QuerySet:
+    """The ids of the ``keyset.count`` newest notes ``viewer`` may see (after the position) whose
+    document ``holds`` the query's tokens (``PostgresBackend.condition``).
+
+    A common word is in a good share of the newest notes, a rare one in a few notes anywhere; the
+    planner knows neither (the vectors have no statistics, see migration 0005) and a single plan is
+    slow for one or the other: fetching every match of "穿搭" from the GIN index (a third of the
+    notes) just to keep the newest 20, or walking all the notes by date to find the three that say
+    "ramen". So the ids come from ``walk UNION ALL index LIMIT count``, whose second half only runs
+    when the first did not fill the page:
+
+    1. *walk*: the next ``walk`` live notes in date order (the ``note_published_recent`` index), each
+       checked against its own document by primary key;
+    2. *index*: the older notes whose document the GIN index matches, newest first.
+
+    Both halves take their rows from ``Note.objects.visible_to(viewer)``. PostgreSQL only: SQLite
+    allows no ordering inside a compound query (and scans the token text anyway).
+    """
+    order, older = keyset.order()
+    from_stop_on = "published_at__lte" if keyset.reverse else "published_at__gte"
+    after = {older: keyset.position} if keyset.position is not None else {}
+    # Where the walk stops: the date of the note ``walk`` places further on (status alone, so this
+    # reads only the date index). None when fewer notes are left: the walk then covers them all.
+    stop = Subquery(
+        Note.objects.filter(status=NoteStatus.PUBLISHED, **after)
+        .order_by(order[0])
+        .values("published_at")[walk : walk + 1]
+    )
+    visible = Note.objects.visible_to(viewer).live().filter(**after)
+    document_matches = Subquery(
+        NoteSearchDocument.objects.filter(pk=OuterRef("pk")).values(
+            hit=ExpressionWrapper(holds, output_field=BooleanField())
+        )
+    )
+    walked = (
+        visible.filter(**{from_stop_on: Coalesce(stop, Value(_DUSK if keyset.reverse else _DAWN))})
+        .filter(document_matches)
+        .order_by(*order)
+        .values("pk")[: keyset.count]
+    )
+    # Sorted on an expression the date index cannot serve, so that PostgreSQL starts this half from
+    # the GIN index (few rows: the word was rare in the walk) instead of walking every older note.
+    date = F("published_at") + Value(timedelta(0))
+    documents = NoteSearchDocument.objects.filter(holds).values("pk")
+    indexed = (
+        visible.filter(**{older: stop}, pk__in=documents)
+        .order_by(date.asc() if keyset.reverse else date.desc(), order[1])
+        .values("pk")[: keyset.count]
+    )
+    return walked.union(indexed, all=True)[: keyset.count]
+
+
+def _newest_matching_notes(notes: QuerySet, tokens: list[str], viewer, keyset: Keyset) -> QuerySet:
+    """``notes`` narrowed to the ``keyset.count`` newest notes the viewer may see (after the
+    position) whose document holds every token: :func:`_latest_window` on PostgreSQL, the matching
+    documents on SQLite (same rows, same order)."""
+    if connection.vendor == "postgresql":
+        holds = get_backend().condition(tokens)
+        return notes.filter(pk__in=_latest_window(viewer, holds, keyset, LATEST_WALK_PER_ROW * keyset.count))
+    return notes.filter(pk__in=get_backend().match(NoteSearchDocument.objects.all(), tokens).values("pk"))
+
+
+def search_notes(*, query: str, sort: str, viewer, keyset: Keyset | None = None) -> QuerySet:
     """Live notes the viewer may see whose text has every token of ``query``. Hidden, private,
     followers-only (unless followed), blocked-either-way and deleted notes never match; drafts and
-    scheduled notes neither, even for their author (search shows what is out)."""
-    qs = _matching(notes_for_cards(viewer).live(), NoteSearchDocument, query_tokens(query), sort)
-    if sort != SearchSort.LATEST:
+    scheduled notes neither, even for their author (search shows what is out).
+
+    ``sort=latest`` is narrowed to the page ``keyset`` describes (the first page when None) and,
+    unlike the ranked sorts, pages through every match. The API reads that page through
+    :func:`search_notes_newest`."""
+    notes, tokens = notes_for_cards(viewer).live(), query_tokens(query)
+    if sort == SearchSort.LATEST:
+        qs = _newest_matching_notes(notes, tokens, viewer, keyset or Keyset()) if tokens else notes.none()
+    else:
+        qs = _matching(notes, NoteSearchDocument, tokens, sort)
         qs = qs.annotate(popularity=F("like_count") + F("collect_count"))
     return qs.order_by(*ORDERINGS[SearchType.NOTES, sort])
+
+
+def _card_rows(notes: QuerySet, viewer, keyset: Keyset) -> QuerySet:
+    """The page ``keyset`` describes, as card rows (what ``NoteCardLeanOut`` renders)."""
+    order, older = keyset.order()
+    if keyset.position is not None:
+        notes = notes.filter(**{older: keyset.position})
+    flags = ("viewer_liked", "viewer_collected") if viewer is not None and viewer.is_authenticated else ()
+    return notes.order_by(*order).values(*CARD_COLUMNS, *flags)[: keyset.count]
+
+
+def _newest_cards(viewer_id, tsquery: str, position, *, reverse: bool, count: int, walk: int) -> QuerySet:
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    keyset = Keyset(position=position, reverse=reverse, count=count)
+    holds = get_backend().condition_for(tsquery)
+    notes = notes_for_cards(viewer).live().filter(pk__in=_latest_window(viewer, holds, keyset, walk))
+    return _card_rows(notes, viewer, keyset)
+
+
+#: Building and compiling the newest-first search (the visibility rule three times, the union)
+#: costs several times the CPU of running it: it is compiled once per shape of request.
+_NEWEST_CARDS = PreparedQuery(_newest_cards)
+
+
+def search_notes_newest(*, query: str, viewer, keyset: Keyset) -> list[dict]:
+    """:func:`search_notes` with ``sort=latest``, cut to ``keyset`` and read as card rows (the
+    columns of ``notes.selectors.CARD_COLUMNS``, plus the viewer's flags), in the keyset's order.
+    One query; on PostgreSQL its SQL is compiled once per shape of request."""
+    tokens = query_tokens(query)
+    if not tokens:
+        return []
+    if connection.vendor != "postgresql":
+        notes = search_notes(query=query, sort=SearchSort.LATEST, viewer=viewer, keyset=keyset)
+        return list(_card_rows(notes, viewer, keyset))
+    return _NEWEST_CARDS.rows(
+        viewer.pk if viewer is not None and viewer.is_authenticated else None,
+        get_backend().tsquery(tokens),
+        keyset.position,
+        reverse=keyset.reverse,
+        count=keyset.count,
+        walk=LATEST_WALK_PER_ROW * keyset.count,
+    )
 
 
 def search_users(*, query: str, sort: str, viewer) -> QuerySet:

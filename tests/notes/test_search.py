@@ -7,6 +7,7 @@ tasks do); the life-cycle tests go through the services and their on-commit sign
 
 from __future__ import annotations
 
+from base64 import b64encode
 from datetime import timedelta
 from io import StringIO
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ from notes.models import (
     UserSearchDocument,
 )
 from notes.search import indexing
+from notes.search import selectors as search_selectors
 from notes.search.segmentation import index_tokens, query_tokens
 from notes.search.selectors import search_notes
 from notes.services import notes as note_services
@@ -193,6 +195,36 @@ def test_search_never_returns_notes_the_viewer_may_not_see(client_for, anon_clie
         assert "穿搭 by viewer" not in found and f"穿搭 by {name}" in found
 
 
+@pytest.fixture(params=[0, 1, 50], ids=["index", "walk-and-index", "walk"])
+def latest_walk(request, monkeypatch):
+    """How far the newest-first search walks before it turns to the GIN index (PostgreSQL): not at
+    all, a little (pages come from both halves), or as in production (small data: all walk)."""
+    monkeypatch.setattr(search_selectors, "LATEST_WALK_PER_ROW", request.param)
+    return request.param
+
+
+def newest_first(notes) -> list[int]:
+    return [n.pk for n in sorted(notes, key=lambda n: (n.published_at, n.pk), reverse=True)]
+
+
+def test_latest_is_newest_first_and_never_shows_what_the_viewer_may_not_see(
+    client_for, anon_client, crowd, latest_walk
+):
+    expected = {
+        crowd: {"穿搭 public", "穿搭 followers of friend", "穿搭 my own private", "穿搭 by viewer"},
+        None: {"穿搭 public", "穿搭 by viewer", "穿搭 by blocker", "穿搭 by blockee"},
+    }
+    for viewer, visible in expected.items():
+        client = client_for(viewer) if viewer else anon_client
+        found = search(client, "穿搭", sort="latest")["results"]
+        assert {n["title"] for n in found} == visible
+        notes = Note.objects.filter(title__in=visible)
+        assert [n["id"] for n in found] == newest_first(notes)
+    for name in ["blocker", "blockee"]:
+        found = titles(client_for(UserFactory(username=name)), "穿搭", sort="latest")
+        assert "穿搭 by viewer" not in found and f"穿搭 by {name}" in found
+
+
 def test_a_stale_document_never_leaks_a_note_that_stopped_being_visible(anon_client):
     note = make_note("穿搭 soon hidden")
     assert titles(anon_client, "穿搭") == ["穿搭 soon hidden"]
@@ -326,6 +358,43 @@ def test_pages_cover_every_result_once(anon_client, sort):
     assert len(seen) == len(set(seen))
 
 
+def test_latest_pages_both_ways_newest_first_one_query_a_page(anon_client, latest_walk):
+    """Matches among other notes, some published at the same instant (the cursor's offset), paged
+    forward to the end and back: every page in order, one query each (anonymous)."""
+    now, matching = timezone.now(), []
+    for n in range(30):
+        when = now - timedelta(minutes=n // 3 if n % 5 == 0 else n)  # ties every few notes
+        note = make_note(f"穿搭 {n}" if n % 3 else f"咖啡 {n}", published_at=when)
+        if n % 3:
+            matching.append(note)
+    make_note("穿搭 draft", status=NoteStatus.DRAFT, published_at=None)
+    make_note("穿搭 hidden", status=NoteStatus.HIDDEN)
+    expected = newest_first(matching)
+
+    pages, url = [], f"{URL}?{urlencode({'q': '穿搭', 'sort': 'latest', 'page_size': 4})}"
+    while url:
+        with CaptureQueriesContext(connection) as captured:
+            body = anon_client.get(url).json()
+        assert len(captured) == 1
+        pages.append([n["id"] for n in body["results"]])
+        last, url = body["previous"], body["next"]
+    assert [pk for page in pages for pk in page] == expected
+    assert all(len(page) == 4 for page in pages[:-1])
+
+    back = [pages[-1]]
+    while last:
+        body = anon_client.get(last).json()
+        back.append([n["id"] for n in body["results"]])
+        last = body["previous"]
+    assert back[::-1] == pages
+
+
+def test_a_latest_cursor_with_a_bad_position_is_404(anon_client):
+    make_note("穿搭")
+    cursor = b64encode(b"o=0&p=not-a-date").decode()
+    assert_error(anon_client.get(URL, {"q": "穿搭", "sort": "latest", "cursor": cursor}), 404, "not_found")
+
+
 def test_relevance_paging_stops_at_the_configured_depth(anon_client, settings):
     settings.SEARCH_MAX_RESULTS = 12
     for n in range(20):
@@ -341,8 +410,10 @@ def test_a_common_word_ranks_only_the_newest_candidates(anon_client, settings):
     settings.SEARCH_CANDIDATES = 3
     notes = [make_note(f"穿搭 {n}", like_count=10 - n) for n in range(5)]
     newest = {n.pk for n in notes[-3:]}
-    for sort in ["relevance", "latest", "popular"]:
+    for sort in ["relevance", "popular"]:
         assert {n["id"] for n in search(anon_client, "穿搭", sort=sort)["results"]} == newest
+    # Newest first needs no window (it reads notes in date order): it pages through every match.
+    assert {n["id"] for n in search(anon_client, "穿搭", sort="latest")["results"]} == {n.pk for n in notes}
 
 
 # --- History --------------------------------------------------------------------------------
@@ -548,12 +619,17 @@ def test_short_chinese_queries_use_the_gin_index():
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE notes_notesearchdocument")
         cursor.execute("ANALYZE notes_note")
+    viewer = UserFactory()
     for q in ["裙", "连衣", "连衣裙"]:  # 1-3 characters, rare
-        qs = search_notes(query=q, sort="relevance", viewer=AnonymousUser())[:20]
-        plan = qs.explain()
-        assert "notes_notesearchdocument_vector_gin" in plan, plan
-        assert "Seq Scan on notes_notesearchdocument" not in plan, plan
-        assert [n.title for n in qs] == ["连衣裙"]
+        for sort, who in [("relevance", AnonymousUser()), ("latest", AnonymousUser()), ("latest", viewer)]:
+            qs = search_notes(query=q, sort=sort, viewer=who)[:20]
+            plan = qs.explain()
+            assert "notes_notesearchdocument_vector_gin" in plan, plan
+            assert "Seq Scan on notes_notesearchdocument" not in plan, plan
+            assert [n.title for n in qs] == ["连衣裙"]
+    # A common word: newest first walks the notes by date, each checked against its document.
+    plan = search_notes(query="穿搭", sort="latest", viewer=viewer)[:20].explain()
+    assert "note_published_recent" in plan and "notes_notesearchdocument_pkey" in plan, plan
 
 
 def test_schema_describes_the_search_endpoints(tmp_path):
