@@ -23,6 +23,8 @@ def _relationship_annotations(viewer, ref: str = "pk") -> dict:
     }
 
 
+#: A user's columns as ``UserSummaryOut`` shows them (the author of a card or a comment).
+USER_SUMMARY_COLUMNS = ("username", "nickname", "avatar", "is_kol_certified", "follower_count")
 _USER_COLUMNS = tuple(field.attname for field in User._meta.concrete_fields)
 _USER_BY_PK = PreparedQuery(lambda pk: User.objects.filter(pk=pk).values(*_USER_COLUMNS))
 

@@ -6,6 +6,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetc
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from accounts.selectors import USER_SUMMARY_COLUMNS
 from config.db import KeysetQuery, KeysetRows, PreparedQuery
 from config.errors import NotFound
 from notes.models import Note, NoteCollect, NoteLike, NoteMedia, Topic
@@ -53,11 +54,7 @@ CARD_COLUMNS = (
     "collect_count",
     "comment_count",
     "published_at",
-    "author__username",
-    "author__nickname",
-    "author__avatar",
-    "author__is_kol_certified",
-    "author__follower_count",
+    *(f"author__{column}" for column in USER_SUMMARY_COLUMNS),
     *(f"cover__{column}" for column in MEDIA_COLUMNS),
 )
 

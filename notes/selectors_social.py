@@ -15,7 +15,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquer
 from django.db.models.functions import RowNumber
 
 from accounts.models import Block, Follow, FollowRequest, User
-from accounts.selectors import user_can_see_connections
+from accounts.selectors import USER_SUMMARY_COLUMNS, user_can_see_connections
 from config.db import KeysetQuery, KeysetRows, PreparedQuery
 from config.errors import Forbidden, NotFound
 from notes.models import Board, Comment, CommentLike, Media, Note, NoteCollect, NoteLike
@@ -88,11 +88,7 @@ COMMENT_COLUMNS = (
     "reply_count",
     "created_at",
     "reply_to__username",
-    "author__username",
-    "author__nickname",
-    "author__avatar",
-    "author__is_kol_certified",
-    "author__follower_count",
+    *(f"author__{column}" for column in USER_SUMMARY_COLUMNS),
 )
 COMMENT_FLAGS = ("viewer_liked", *(f"author_{flag}" for flag in AUTHOR_FLAGS))
 

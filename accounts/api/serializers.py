@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.choices import Category
 from accounts.models import Brand, KolCertification, Notification, User
+from accounts.selectors import USER_SUMMARY_COLUMNS
 from config.api.files import file_url
 
 
@@ -33,6 +34,23 @@ class UserSummaryOut(serializers.Serializer):
     is_requested = serializers.BooleanField(source="viewer_has_requested", default=False)
 
 
+def user_summary_of_row(request, row: dict, prefix: str, **flags: bool) -> dict:
+    """:func:`user_summary_of` from a row read through a relation (``prefix``, e.g. ``author__``, then
+    :data:`accounts.selectors.USER_SUMMARY_COLUMNS`), with the viewer's ``flags``."""
+    return user_summary_of(
+        request, **{column: row[prefix + column] for column in USER_SUMMARY_COLUMNS}, **flags
+    )
+
+
+def user_summary_row(user: User, prefix: str) -> dict:
+    """``user``'s :data:`~accounts.selectors.USER_SUMMARY_COLUMNS` as a row read through a relation
+    would hold them (the avatar as its file's name), for :func:`user_summary_of_row`."""
+    return {
+        prefix + column: user.avatar.name if column == "avatar" else getattr(user, column)
+        for column in USER_SUMMARY_COLUMNS
+    }
+
+
 def user_summary_of(
     request,
     *,
@@ -59,6 +77,9 @@ def user_summary_of(
     }
 
 
+_DATETIME = serializers.DateTimeField()
+
+
 class ProfileOut(UserSummaryOut):
     """A public profile."""
 
@@ -71,6 +92,33 @@ class ProfileOut(UserSummaryOut):
     note_count = serializers.IntegerField()
     like_collect_count = serializers.IntegerField()
     date_joined = serializers.DateTimeField()
+
+    # Written as one dict (the most read page after the feeds); the fields above are the schema.
+    _AS_IS = (
+        "bio",
+        "gender",
+        "city",
+        "is_private",
+        "hide_collects",
+        "following_count",
+        "note_count",
+        "like_collect_count",
+    )
+
+    def to_representation(self, user: User) -> dict:
+        summary = user_summary_of_row(
+            self.context.get("request"),
+            user_summary_row(user, ""),
+            "",
+            is_following=getattr(user, "viewer_is_following", False),
+            follows_you=getattr(user, "viewer_is_followed_by", False),
+            is_requested=getattr(user, "viewer_has_requested", False),
+        )
+        return {
+            **summary,
+            **{name: getattr(user, name) for name in self._AS_IS},
+            "date_joined": _DATETIME.to_representation(user.date_joined),
+        }
 
 
 class MeOut(serializers.Serializer):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of
+from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of_row, user_summary_row
 from accounts.choices import Category
 from notes.api.media import MediaOut, media_out
 from notes.choices import PublishAction, Visibility
@@ -147,14 +147,8 @@ def note_card(request, row: dict) -> dict:
             if row["cover__id"] is not None
             else None
         ),
-        "author": user_summary_of(
-            request,
-            username=row["author__username"],
-            nickname=row["author__nickname"],
-            avatar=row["author__avatar"],
-            is_kol_certified=row["author__is_kol_certified"],
-            follower_count=row["author__follower_count"],
-            is_following=row.get("author_followed", False),
+        "author": user_summary_of_row(
+            request, row, "author__", is_following=row.get("author_followed", False)
         ),
         "category": row["category"],
         "like_count": row["like_count"],
@@ -171,11 +165,7 @@ def card_row(note: Note) -> dict:
     author, cover = note.author, note.cover
     return {
         **{column: getattr(note, column) for column in CARD_COLUMNS if "__" not in column},
-        "author__username": author.username,
-        "author__nickname": author.nickname,
-        "author__avatar": author.avatar.name,
-        "author__is_kol_certified": author.is_kol_certified,
-        "author__follower_count": author.follower_count,
+        **user_summary_row(author, "author__"),
         **{f"cover__{column}": getattr(cover, column, None) for column in MEDIA_COLUMNS},
         "viewer_liked": getattr(note, "viewer_liked", False),
         "viewer_collected": getattr(note, "viewer_collected", False),

@@ -11,7 +11,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of
+from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of_row, user_summary_row
 from accounts.selectors import user_get_visible
 from config.api.pagination import CursorPagination
 from notes import selectors_social as selectors
@@ -78,13 +78,10 @@ def comment_out(request, row: dict) -> dict:
     deleted = row["deleted_at"] is not None
     author = None
     if not deleted:
-        author = user_summary_of(
+        author = user_summary_of_row(
             request,
-            username=row["author__username"],
-            nickname=row["author__nickname"],
-            avatar=row["author__avatar"],
-            is_kol_certified=row["author__is_kol_certified"],
-            follower_count=row["author__follower_count"],
+            row,
+            "author__",
             is_following=row.get("author_viewer_is_following", False),
             follows_you=row.get("author_viewer_is_followed_by", False),
             is_requested=row.get("author_viewer_has_requested", False),
@@ -107,15 +104,10 @@ def comment_out(request, row: dict) -> dict:
 def comment_row(comment) -> dict:
     """A ``Comment`` from the selectors (author and ``reply_to`` joined, flags annotated) as a
     comment row, its ``reply_preview`` too."""
-    author = comment.author
     return {
         **{column: getattr(comment, column) for column in selectors.COMMENT_COLUMNS if "__" not in column},
         "reply_to__username": comment.reply_to.username if comment.reply_to_id else None,
-        "author__username": author.username,
-        "author__nickname": author.nickname,
-        "author__avatar": author.avatar.name,
-        "author__is_kol_certified": author.is_kol_certified,
-        "author__follower_count": author.follower_count,
+        **user_summary_row(comment.author, "author__"),
         **{flag: getattr(comment, flag) for flag in selectors.COMMENT_FLAGS if hasattr(comment, flag)},
         "reply_preview": [comment_row(reply) for reply in getattr(comment, "reply_preview", [])],
     }

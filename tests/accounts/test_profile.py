@@ -7,10 +7,15 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms.models import model_to_dict
+from django.test import RequestFactory
 from django.utils import timezone
 from PIL import ExifTags, Image
+from rest_framework import serializers
 
+from accounts.api.serializers import ProfileOut
 from accounts.models import User
+from accounts.selectors import user_get_visible
+from tests.factories.accounts import FollowFactory, UserFactory
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +267,16 @@ def test_avatar_with_too_many_pixels_is_refused(api, settings):
     upload = SimpleUploadedFile("wide.png", image_bytes("PNG", size=(200, 100)), content_type="image/png")
     assert_error(api.patch(ME, {"avatar": upload}, format="multipart"), 413, "too_many_pixels")
     assert User.objects.get(pk=api.user.pk).avatar.name == ""
+
+
+def test_profile_dict_is_what_drf_would_render_from_its_fields():
+    viewer, user = UserFactory.create_batch(2)
+    user.avatar, user.bio, user.city, user.follower_count = "avatars/2026/12/me.webp", "你好", "上海", 3
+    user.save()
+    FollowFactory(follower=viewer, followee=user)
+    profile = user_get_visible(username=user.username, viewer=viewer)
+    out = ProfileOut(profile, context={"request": RequestFactory().get("/")})
+
+    assert out.data == serializers.Serializer.to_representation(out, profile)
+    assert out.data["is_following"] is True
+    assert out.data["avatar"] == "http://testserver/media/avatars/2026/12/me.webp"
