@@ -215,12 +215,40 @@ def boards_for_user(*, owner: User, viewer) -> QuerySet:
     return qs
 
 
+_BOARD_COLUMNS = tuple(field.attname for field in Board._meta.concrete_fields)
+
+
+def _visible_board(viewer_id: int | None, board_id: int) -> QuerySet:
+    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    boards = Board.objects.filter(pk=board_id, owner__in=User.objects.visible_to(viewer))
+    return boards.values(*_BOARD_COLUMNS, "owner__is_private")
+
+
+_VISIBLE_BOARD = PreparedQuery(_visible_board)
+
+
+def _board_of_visible_owner(*, board_id: int, viewer) -> Board | None:
+    """The board, if its owner is visible to ``viewer``, with ``owner`` loaded enough (id and
+    privacy) for :func:`user_can_see_connections`: one query, compiled once."""
+    rows = _VISIBLE_BOARD.rows(_viewer_id(viewer), board_id)
+    if not rows:
+        return None
+    board = Board.from_db("default", _BOARD_COLUMNS, [rows[0][column] for column in _BOARD_COLUMNS])
+    board.owner = User.from_db(
+        "default", ["id", "is_private"], [board.owner_id, rows[0]["owner__is_private"]]
+    )
+    return board
+
+
 def board_get_visible(*, board_id: int, viewer, with_cover: bool = True) -> Board:
     """A board ``viewer`` may see: the owner's own, or a public one of a user visible to them
     (and followed by them, when the account is private). ``with_cover=False`` skips working out
-    its cover (``cover_media_id``), which only the board's own page shows."""
-    boards = _boards(viewer) if with_cover else Board.objects.select_related("owner")
-    board = boards.filter(pk=board_id, owner__in=User.objects.visible_to(viewer)).first()
+    its cover (``cover_media_id``), which only the board's own page shows, and loads of its owner
+    only what this check needs."""
+    if with_cover:
+        board = _boards(viewer).filter(pk=board_id, owner__in=User.objects.visible_to(viewer)).first()
+    else:
+        board = _board_of_visible_owner(board_id=board_id, viewer=viewer)
     if board is not None and _is_owner(viewer, board.owner_id):
         return board
     if board is None or board.is_private or not user_can_see_connections(user=board.owner, viewer=viewer):
