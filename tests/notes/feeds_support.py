@@ -121,7 +121,7 @@ class RedisTrips:
 
         def tally(client):
             self.count += 1
-            if client.connection_pool in redisconn._pools.values():
+            if any(client.connection_pool is c.connection_pool for c in redisconn._clients.values()):
                 self.feeds += 1
 
         def command(client, *args, **kwargs):
