@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.choices import ReviewStatus
 from accounts.models import Block, Brand, Follow, FollowRequest, KolCertification, Notification, User
-from config.db import PreparedQuery
+from config.db import PreparedQuery, concrete_columns, instance_from_row
 from config.errors import Forbidden, NotFound
 
 _FLAGS = ("viewer_is_following", "viewer_is_followed_by", "viewer_has_requested")
@@ -25,12 +25,12 @@ def _relationship_annotations(viewer, ref: str = "pk") -> dict:
 
 #: A user's columns as ``UserSummaryOut`` shows them (the author of a card or a comment).
 USER_SUMMARY_COLUMNS = ("username", "nickname", "avatar", "is_kol_certified", "follower_count")
-_USER_COLUMNS = tuple(field.attname for field in User._meta.concrete_fields)
+_USER_COLUMNS = concrete_columns(User)
 _USER_BY_PK = PreparedQuery(lambda pk: User.objects.filter(pk=pk).values(*_USER_COLUMNS))
 
 
 def _user_from_row(row: dict) -> User:
-    user = User.from_db("default", _USER_COLUMNS, [row[column] for column in _USER_COLUMNS])
+    user = instance_from_row(User, row)
     for flag in _FLAGS:
         if flag in row:
             setattr(user, flag, row[flag])

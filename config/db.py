@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model, QuerySet
 from rest_framework.exceptions import NotFound
 
 #: Placeholders are values no id, name, time or constant can be; each argument value gets its own.
@@ -158,3 +158,14 @@ class KeysetRows:
             limit=page.stop - start,
             shape=self.shape,
         )
+
+
+def concrete_columns(model: type[Model], prefix: str = "") -> tuple[str, ...]:
+    """Every column of ``model`` (its ``attname``\\s), under ``prefix`` when read through a relation."""
+    return tuple(prefix + field.attname for field in model._meta.concrete_fields)
+
+
+def instance_from_row(model: type[Model], row: dict, prefix: str = "") -> Model:
+    """A ``model`` instance from a row holding :func:`concrete_columns`, as the ORM would load it."""
+    names = concrete_columns(model)
+    return model.from_db(DEFAULT_DB_ALIAS, names, [row[prefix + name] for name in names])

@@ -31,6 +31,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import Follow
+from config.db import PreparedQuery
 from notes.choices import NoteStatus, Visibility
 from notes.feeds import geo, ranking
 from notes.feeds.rankstore import RankRow, rank_store
@@ -593,18 +594,27 @@ def reader_for(viewer) -> ranking.Reader:
     """The reader a discovery page is built for (one query for a signed-in viewer, none otherwise)."""
     if viewer is None or not viewer.is_authenticated:
         return ranking.Reader()
-    profile = ReaderProfile.objects.filter(user_id=viewer.pk).first()
+    rows = _READER_PROFILE.rows(viewer.pk)
     declared = frozenset(viewer.interests or ())
-    if profile is None:
+    if not rows:
         return ranking.Reader(user_id=viewer.pk, declared=declared)
+    profile = rows[0]
     return ranking.Reader(
         user_id=viewer.pk,
         declared=declared,
-        categories=dict(profile.categories),
-        topics={int(t): (w, name) for t, (w, name) in profile.topics.items()},
-        authors={int(a): w for a, w in profile.authors.items()},
-        hidden=frozenset(profile.hidden_notes),
+        categories=dict(profile["categories"]),
+        topics={int(t): (w, name) for t, (w, name) in profile["topics"].items()},
+        authors={int(a): w for a, w in profile["authors"].items()},
+        hidden=frozenset(profile["hidden_notes"]),
     )
+
+
+#: Read on every signed-in discovery page: compiled once.
+_READER_PROFILE = PreparedQuery(
+    lambda user_id: ReaderProfile.objects.filter(user_id=user_id).values(
+        "categories", "topics", "authors", "hidden_notes"
+    )
+)
 
 
 # --- everything ------------------------------------------------------------------------------------
