@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.choices import NotificationVerb
 from accounts.models import User
 from accounts.services import notify_after_commit
-from config.errors import NotFound
+from config.errors import Conflict, NotFound
 from notes.models import Board, Note, NoteCollect, NoteLike, NoteShare
 
 DEFAULT_BOARD_NAME = "默认专辑"
@@ -43,6 +43,8 @@ _COLLECTS = NoteCollect._meta.db_table
 _NOTES = Note._meta.db_table
 _USERS = User._meta.db_table
 _BOARDS = Board._meta.db_table
+#: How often a collect inserts again when the row it ran into was deleted at that moment.
+COLLECT_ATTEMPTS = 3
 #: The note's counters a toggle or share moves (column names, interpolated into SQL: keep literal).
 COUNTERS = frozenset({"like_count", "collect_count", "share_count"})
 
@@ -159,12 +161,19 @@ def note_collect(*, note: Note, user: User, board: Board | None = None) -> Toggl
     if board is not None and board.owner_id != user.pk:
         raise NotFound("No such board.")
     board_id = board.pk if board is not None else _default_board_id(user)
-    if _insert_once(_COLLECTS, note_id=note.pk, user_id=user.pk, board_id=board_id):
-        count = _bump_engagement(note, "collect_count", 1)
-        _bump_board(board_id, 1)
-        _notify(note, user, NotificationVerb.COLLECT)
-        return ToggleResult(active=True, changed=True, count=count)
-    collect = NoteCollect.objects.select_for_update().get(note_id=note.pk, user=user)
+    for _ in range(COLLECT_ATTEMPTS):
+        if _insert_once(_COLLECTS, note_id=note.pk, user_id=user.pk, board_id=board_id):
+            count = _bump_engagement(note, "collect_count", 1)
+            _bump_board(board_id, 1)
+            _notify(note, user, NotificationVerb.COLLECT)
+            return ToggleResult(active=True, changed=True, count=count)
+        # ``DO NOTHING`` takes no lock: the row it met may be gone by now (an uncollect, or its board
+        # deleted, committed in between). Then the note is not collected any more: insert again.
+        collect = NoteCollect.objects.select_for_update().filter(note_id=note.pk, user=user).first()
+        if collect is not None:
+            break
+    else:
+        raise Conflict("The note was collected and uncollected at the same time; try again.")
     changed = collect.board_id != board_id
     if changed:
         _bump_board(collect.board_id, -1)

@@ -209,3 +209,35 @@ def test_toggles_on_a_missing_note_are_404(api):
     for call in (api.post, api.delete):
         for action in ("like", "collect"):
             assert_error(call(f"/api/v1/notes/987654/{action}", {}, format="json"), 404, "not_found")
+
+
+@pytest.mark.django_db
+def test_a_collect_whose_existing_row_vanishes_before_the_lock_inserts_again(monkeypatch):
+    """The race a board deletion can cause: the insert meets the old row (and does nothing), then
+    the row is deleted and committed before the collect locks it."""
+    owner, author = UserFactory(), UserFactory()
+    note, old_board, new_board = (
+        NoteFactory(author=author),
+        BoardFactory(owner=owner),
+        BoardFactory(owner=owner),
+    )
+    interactions.note_collect(note=note, user=owner, board=old_board)
+    real_insert, raced = interactions._insert_once, []
+
+    def insert_then_lose_the_row(table, **ids):
+        inserted = real_insert(table, **ids)
+        if not raced:  # what the concurrent board deletion does between the two statements
+            raced.append(True)
+            NoteCollect.objects.filter(note=note, user=owner).delete()
+            Note.objects.filter(pk=note.pk).update(collect_count=0)
+            User.objects.filter(pk=author.pk).update(like_collect_count=0)
+            Board.objects.filter(pk=old_board.pk).update(note_count=0)
+        return inserted
+
+    monkeypatch.setattr(interactions, "_insert_once", insert_then_lose_the_row)
+    result = interactions.note_collect(note=note, user=owner, board=new_board)
+
+    assert (result.active, result.changed, result.count) == (True, True, 1)
+    assert NoteCollect.objects.get(note=note, user=owner).board_id == new_board.pk
+    assert Board.objects.get(pk=new_board.pk).note_count == 1
+    assert User.objects.get(pk=author.pk).like_collect_count == 1
