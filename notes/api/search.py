@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -21,7 +20,6 @@ from rest_framework.views import APIView
 
 from accounts.api.serializers import UserSummaryOut
 from config.api.pagination import CursorPagination, RankedPagination
-from notes import tasks
 from notes.api.serializers import NoteCardLeanOut, NoteCardOut, TopicOut
 from notes.choices import SearchSort, SearchType
 from notes.models import Note
@@ -134,7 +132,7 @@ class SearchView(APIView):
             queryset = selectors.search(type=type_, query=query, sort=sort, viewer=request.user)
             page = paginator.paginate_queryset(queryset, request, view=self)
         if request.user.is_authenticated and paginator.cursor_query_param not in request.query_params:
-            tasks.search_record.delay(request.user.pk, query, bool(page), timezone.now().isoformat())
+            search_services.search_record_later(user_id=request.user.pk, query=query, found=bool(page))
         results = RESULT_SERIALIZERS[type_](page, many=True, context={"request": request}).data
         return Response(
             {

@@ -1,4 +1,5 @@
-"""Writes of search: recording a search (history + hot count) and clearing history."""
+"""Writes of search: recording a search (history + hot count), now or off the request, and
+clearing history."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from accounts.models import User
+from notes import tasks
 from notes.models import SearchHistory
 from notes.search import trending
 from notes.search.segmentation import MAX_QUERY_LENGTH, normalize
 
 logger = logging.getLogger(__name__)
+
+
+def search_record_later(*, user_id: int, query: str, found: bool) -> None:
+    """Record a search off the request: the Celery task ``search_record`` runs :func:`search_record`
+    (the search request itself writes nothing)."""
+    tasks.search_record.delay(user_id, query, found, timezone.now().isoformat())
 
 
 def search_record(*, user_id: int, query: str, found: bool, now: datetime | None = None) -> None:
