@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.api.converters import TextConverter
 from config.api.exceptions import api_not_found
 from config.api.health import HealthView
+
+register_converter(TextConverter, "text")  # before the apps' urls below use it
 
 api_v1 = [
     path("health", HealthView.as_view(), name="health"),

@@ -15,6 +15,6 @@ urlpatterns = [
     path("boards", views.BoardListView.as_view(), name="boards"),
     path("boards/<int:board_id>", views.BoardDetailView.as_view(), name="board-detail"),
     path("boards/<int:board_id>/notes", views.BoardNotesView.as_view(), name="board-notes"),
-    path("users/<str:username>/boards", views.UserBoardsView.as_view(), name="user-boards"),
-    path("users/<str:username>/collects", views.UserCollectsView.as_view(), name="user-collects"),
+    path("users/<text:username>/boards", views.UserBoardsView.as_view(), name="user-boards"),
+    path("users/<text:username>/collects", views.UserCollectsView.as_view(), name="user-collects"),
 ]

@@ -13,8 +13,8 @@ urlpatterns = [
     path("notes/<int:note_id>/like", views.NoteLikeView.as_view(), name="note-like"),
     path("notes/<int:note_id>/collect", views.NoteCollectView.as_view(), name="note-collect"),
     path("notes/<int:note_id>/share", views.NoteShareView.as_view(), name="note-share"),
-    path("users/<str:username>/notes", views.UserNotesView.as_view(), name="user-notes"),
+    path("users/<text:username>/notes", views.UserNotesView.as_view(), name="user-notes"),
     path("topics/trending", views.TrendingTopicsView.as_view(), name="topics-trending"),
-    path("topics/<str:name>", views.TopicDetailView.as_view(), name="topic-detail"),
-    path("topics/<str:name>/notes", views.TopicNotesView.as_view(), name="topic-notes"),
+    path("topics/<text:name>", views.TopicDetailView.as_view(), name="topic-detail"),
+    path("topics/<text:name>/notes", views.TopicNotesView.as_view(), name="topic-notes"),
 ]

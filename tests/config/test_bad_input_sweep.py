@@ -1,4 +1,4 @@
-"""A sweep of malformed requests against the feeds, search and shop endpoints: each is answered,
+"""A sweep of malformed requests against the feeds, search, profile and shop endpoints: each is answered,
 and every refusal is a 4xx in the one JSON error shape, never a 500."""
 
 import pytest
@@ -32,6 +32,14 @@ GETS = [
     "/api/v1/shop/orders/99999",
     "/api/v1/shop/attribution/notes/99999",
     "/api/v1/shop/attribution/notes?cursor=zz",
+    # A NUL in a name: PostgreSQL text cannot hold one, so it must not reach a query.
+    "/api/v1/users/a%00b",
+    "/api/v1/users/a%00b/notes",
+    "/api/v1/users/a%00b/boards",
+    "/api/v1/users/a%00b/collects",
+    "/api/v1/users/a%00b/followers",
+    "/api/v1/topics/a%00b",
+    "/api/v1/topics/a%00b/notes",
 ]
 POSTS = [
     ("/api/v1/shop/cart/items", {"sku": 99999}),
@@ -47,6 +55,8 @@ POSTS = [
     ("/api/v1/shop/payments/webhook/nope", {"a": 1}),
     ("/api/v1/reports", {"target_type": "note", "target_id": 10**20, "reason": "spam"}),
     ("/api/v1/notes/99999/not-interested", {}),
+    ("/api/v1/users/a%00b/follow", {}),
+    ("/api/v1/me/follow-requests/a%00b/approve", {}),
 ]
 
 
