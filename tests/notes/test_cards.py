@@ -158,6 +158,23 @@ def test_profile_notes_page_by_keyset_without_repeats(anon_client):
     assert seen == sorted((n.pk for n in notes), reverse=True)
 
 
+def test_profile_notes_page_back_by_keyset(anon_client):
+    """``previous`` runs the compiled query the other way (``id > position``, oldest first)."""
+    author = UserFactory()
+    NoteFactory.create_batch(5, author=author)
+    forward, url = [], f"/api/v1/users/{author.username}/notes?page_size=2"
+    while url:
+        page = anon_client.get(url).json()
+        forward.append([card["id"] for card in page["results"]])
+        url, back = page["next"], page["previous"]
+    backward = [forward[-1]]
+    while back:
+        page = anon_client.get(back).json()
+        backward.append([card["id"] for card in page["results"]])
+        back = page["previous"]
+    assert backward[::-1] == forward
+
+
 def test_note_page_renders_the_card_and_every_detail_column(client_for):
     author, reader = UserFactory.create_batch(2)
     note = NoteFactory(
