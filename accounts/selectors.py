@@ -23,6 +23,17 @@ def _relationship_annotations(viewer, ref: str = "pk") -> dict:
     }
 
 
+def viewer_id_of(viewer) -> int | None:
+    """The id a compiled query (``config.db.PreparedQuery``) takes for ``viewer``: None when anonymous."""
+    return viewer.pk if viewer is not None and viewer.is_authenticated else None
+
+
+def viewer_from_id(viewer_id: int | None) -> User | None:
+    """The viewer such a query is built for, back from :func:`viewer_id_of`: a ``User`` of which only
+    the pk is used (the visibility rules compare ids), or None."""
+    return User(pk=viewer_id) if viewer_id is not None else None
+
+
 #: A user's columns as ``UserSummaryOut`` shows them (the author of a card or a comment).
 USER_SUMMARY_COLUMNS = ("username", "nickname", "avatar", "is_kol_certified", "follower_count")
 _USER_COLUMNS = concrete_columns(User)
@@ -44,7 +55,7 @@ def user_get_by_pk(pk: int) -> User | None:
 
 
 def _visible_user(viewer_id: int | None, username: str) -> QuerySet:
-    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    viewer = viewer_from_id(viewer_id)
     users = User.objects.visible_to(viewer).filter(username=username)
     if viewer is None:
         return users.values(*_USER_COLUMNS)
@@ -57,8 +68,7 @@ _VISIBLE_USER = PreparedQuery(_visible_user)
 def user_get_visible(*, username: str, viewer) -> User:
     """The profile of ``username`` as ``viewer`` sees it (with the relationship flags); 404 when it
     does not exist for them. One query, compiled once: every profile page and tab starts here."""
-    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
-    rows = _VISIBLE_USER.rows(viewer_id, username)
+    rows = _VISIBLE_USER.rows(viewer_id_of(viewer), username)
     if not rows:
         raise NotFound("No such user.")
     return _user_from_row(rows[0])

@@ -15,7 +15,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquer
 from django.db.models.functions import RowNumber
 
 from accounts.models import Block, Follow, FollowRequest, User
-from accounts.selectors import USER_SUMMARY_COLUMNS, user_can_see_connections
+from accounts.selectors import USER_SUMMARY_COLUMNS, user_can_see_connections, viewer_from_id, viewer_id_of
 from config.db import KeysetQuery, KeysetRows, PreparedQuery, concrete_columns, instance_from_row
 from config.errors import Forbidden, NotFound
 from notes.models import Board, Comment, CommentLike, Media, Note, NoteCollect, NoteLike
@@ -71,7 +71,7 @@ def note_for_comments(*, note_id: int, viewer) -> Note:
     Lighter than ``notes.selectors.note_get_visible``: the comment endpoints need the note's author
     and pinned comment, not its media, topics and mentions. One query, compiled once.
     """
-    rows = _NOTE_WITH_AUTHOR.rows(_viewer_id(viewer), note_id)
+    rows = _NOTE_WITH_AUTHOR.rows(viewer_id_of(viewer), note_id)
     if not rows:
         raise NotFound("No such note.")
     note = instance_from_row(Note, rows[0])
@@ -80,7 +80,7 @@ def note_for_comments(*, note_id: int, viewer) -> Note:
 
 
 def _note_with_author(viewer_id: int | None, note_id: int) -> QuerySet:
-    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    viewer = viewer_from_id(viewer_id)
     notes = Note.objects.visible_to(viewer).filter(pk=note_id)
     return notes.values(*concrete_columns(Note), *concrete_columns(User, "author__"))
 
@@ -106,7 +106,7 @@ COMMENT_FLAGS = ("viewer_liked", *(f"author_{flag}" for flag in AUTHOR_FLAGS))
 
 def _comment_values(viewer_id: int | None, **filters) -> QuerySet:
     """Rows of :data:`COMMENT_COLUMNS` (and the viewer's flags) of :func:`_comments`."""
-    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    viewer = viewer_from_id(viewer_id)
     return _comments(viewer).filter(**filters).values(*COMMENT_COLUMNS, *(COMMENT_FLAGS if viewer else ()))
 
 
@@ -135,7 +135,7 @@ def comments_for_note(*, note: Note, viewer) -> KeysetRows:
     """Root comments of ``note`` for the list, as rows for keyset pages (newest first, ``-id``):
     live ones and placeholders of deleted ones that still have live replies, minus the pinned
     comment (listed apart, see :func:`comment_pinned`). Then :func:`comments_attach_replies`."""
-    return _ROOTS.rows(_viewer_id(viewer), note.pk, note.pinned_comment_id)
+    return _ROOTS.rows(viewer_id_of(viewer), note.pk, note.pinned_comment_id)
 
 
 def comments_attach_replies(rows: list[dict], *, viewer) -> list[dict]:
@@ -143,7 +143,7 @@ def comments_attach_replies(rows: list[dict], *, viewer) -> list[dict]:
     page, cut per root by a window function."""
     replies: dict[int, list[dict]] = {row["id"]: [] for row in rows}
     if replies:
-        for reply in _PREVIEWS.rows(_viewer_id(viewer), list(replies)):
+        for reply in _PREVIEWS.rows(viewer_id_of(viewer), list(replies)):
             replies[reply["parent_id"]].append(reply)
     for row in rows:
         row["reply_preview"] = replies[row["id"]]
@@ -227,7 +227,7 @@ def boards_for_user(*, owner: User, viewer) -> QuerySet:
 
 
 def _visible_board(viewer_id: int | None, board_id: int) -> QuerySet:
-    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    viewer = viewer_from_id(viewer_id)
     boards = Board.objects.filter(pk=board_id, owner__in=User.objects.visible_to(viewer))
     return boards.values(*concrete_columns(Board), "owner__is_private")
 
@@ -238,7 +238,7 @@ _VISIBLE_BOARD = PreparedQuery(_visible_board)
 def _board_of_visible_owner(*, board_id: int, viewer) -> Board | None:
     """The board, if its owner is visible to ``viewer``, with ``owner`` loaded enough (id and
     privacy) for :func:`user_can_see_connections`: one query, compiled once."""
-    rows = _VISIBLE_BOARD.rows(_viewer_id(viewer), board_id)
+    rows = _VISIBLE_BOARD.rows(viewer_id_of(viewer), board_id)
     if not rows:
         return None
     board = instance_from_row(Board, rows[0])
@@ -275,7 +275,7 @@ def board_get_for_owner(*, board_id: int, owner) -> Board:
 def _collect_values(viewer_id: int | None, owner_id: int, *, by: str, public_only: bool) -> QuerySet:
     """Collect rows (``by`` a board or a user) whose note the viewer may see: the collect's id and
     time and the note's card columns (``note__``...) with the viewer's flags, in one query."""
-    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    viewer = viewer_from_id(viewer_id)
     rows = NoteCollect.objects.filter(**{by: owner_id}, note__in=Note.objects.visible_to(viewer))
     if public_only:
         rows = rows.filter(board__is_private=False)
@@ -304,14 +304,10 @@ def notes_from_collects(rows: list[dict]) -> list[dict]:
     ]
 
 
-def _viewer_id(viewer) -> int | None:
-    return viewer.pk if _authenticated(viewer) else None
-
-
 def board_notes(*, board: Board, viewer) -> KeysetRows:
     """The notes in ``board`` (resolved with :func:`board_get_visible`) that ``viewer`` may see, as
     collect rows for keyset pages (newest collect first), then :func:`notes_from_collects`."""
-    return _COLLECTS.rows(_viewer_id(viewer), board.pk, by="board_id", public_only=False)
+    return _COLLECTS.rows(viewer_id_of(viewer), board.pk, by="board_id", public_only=False)
 
 
 def user_collects(*, owner: User, viewer) -> KeysetRows:
@@ -323,4 +319,4 @@ def user_collects(*, owner: User, viewer) -> KeysetRows:
         if owner.hide_collects:
             raise Forbidden("This user keeps their collects private.", code="collects_hidden")
         _require_lists_visible(owner, viewer)
-    return _COLLECTS.rows(_viewer_id(viewer), owner.pk, by="user_id", public_only=not is_owner)
+    return _COLLECTS.rows(viewer_id_of(viewer), owner.pk, by="user_id", public_only=not is_owner)

@@ -106,10 +106,9 @@ class ProfileOut(UserSummaryOut):
     )
 
     def to_representation(self, user: User) -> dict:
-        summary = user_summary_of_row(
+        summary = user_summary_of(
             self.context.get("request"),
-            user_summary_row(user, ""),
-            "",
+            **user_summary_row(user, ""),
             is_following=getattr(user, "viewer_is_following", False),
             follows_you=getattr(user, "viewer_is_followed_by", False),
             is_requested=getattr(user, "viewer_has_requested", False),

@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 
 from accounts.selectors import user_get_visible
 from notes import selectors
-from notes import selectors_interactions as toggle_selectors
 from notes.api import serializers as s
 from notes.choices import NoteStatus
 from notes.models import Board, Note
@@ -116,12 +115,12 @@ class NoteLikeView(APIView):
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def post(self, request, note_id):
-        note = toggle_selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
         return Response(s.ToggleOut(interactions.note_like(note=note, user=request.user)).data)
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def delete(self, request, note_id):
-        note = toggle_selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
         return Response(s.ToggleOut(interactions.note_unlike(note=note, user=request.user)).data)
 
 
@@ -132,7 +131,7 @@ class NoteCollectView(APIView):
 
     @extend_schema(request=s.CollectIn, responses=s.ToggleOut)
     def post(self, request, note_id):
-        note = toggle_selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
         data = s.CollectIn(data=request.data)
         data.is_valid(raise_exception=True)
         board_id = data.validated_data["board"]
@@ -143,7 +142,7 @@ class NoteCollectView(APIView):
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def delete(self, request, note_id):
-        note = toggle_selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
+        note = selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
         return Response(s.ToggleOut(interactions.note_uncollect(note=note, user=request.user)).data)
 
 

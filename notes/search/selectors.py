@@ -34,8 +34,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from accounts.models import User
-from accounts.selectors import users_for_cards
+from accounts.selectors import users_for_cards, viewer_from_id, viewer_id_of
 from config.db import PreparedQuery
 from notes.choices import NoteStatus, SearchSort, SearchType
 from notes.models import (
@@ -205,7 +204,7 @@ def _card_rows(notes: QuerySet, viewer, keyset: Keyset) -> QuerySet:
 
 
 def _newest_cards(viewer_id, tsquery: str, position, *, reverse: bool, count: int, walk: int) -> QuerySet:
-    viewer = User(pk=viewer_id) if viewer_id is not None else None
+    viewer = viewer_from_id(viewer_id)
     keyset = Keyset(position=position, reverse=reverse, count=count)
     holds = get_backend().condition_for(tsquery)
     notes = notes_for_cards(viewer).live().filter(pk__in=_latest_window(viewer, holds, keyset, walk))
@@ -228,7 +227,7 @@ def search_notes_newest(*, query: str, viewer, keyset: Keyset) -> list[dict]:
         notes = search_notes(query=query, sort=SearchSort.LATEST, viewer=viewer, keyset=keyset)
         return list(_card_rows(notes, viewer, keyset))
     return _NEWEST_CARDS.rows(
-        viewer.pk if viewer is not None and viewer.is_authenticated else None,
+        viewer_id_of(viewer),
         get_backend().tsquery(tokens),
         keyset.position,
         reverse=keyset.reverse,

@@ -111,7 +111,7 @@ def _notify(note: Note, actor: User, verb: str) -> None:
 @transaction.atomic
 def note_like(*, note: Note, user: User) -> ToggleResult:
     """Liking twice leaves one row and one increment. ``note`` needs only ``pk`` and ``author_id``
-    (``notes.selectors_interactions.note_get_for_toggle``)."""
+    (``notes.selectors.note_get_for_toggle``)."""
     created = _insert_once(_LIKES, note_id=note.pk, user_id=user.pk)
     if created:
         count = _bump_engagement(note, "like_count", 1)
