@@ -23,6 +23,9 @@ from rest_framework.exceptions import NotFound
 _PLACEHOLDER_BASE = -(2**62)
 _PLACEHOLDER_TIME = datetime(2, 2, 2, tzinfo=UTC)
 _RUNTIME_TYPES = (int, str, datetime)
+#: Compiled shapes kept per query (the oldest is dropped beyond): bounds the memory a client can
+#: make it use with page sizes and cursor offsets, far above what real traffic needs.
+MAX_SHAPES = 256
 
 
 class PreparedQuery:
@@ -45,6 +48,8 @@ class PreparedQuery:
         key = (connection.vendor, tuple(_shape_of(arg) for arg in args), tuple(sorted(shape.items())))
         compiled = self._compiled.get(key)
         if compiled is None:
+            if len(self._compiled) >= MAX_SHAPES:  # a forged cursor offset makes a shape per value
+                self._compiled.pop(next(iter(self._compiled), None), None)
             compiled = self._compiled[key] = self._compile(args, shape, using)
         sql, params, slots, names, compiler, converters = compiled
         values = list(_flatten(args))

@@ -12,6 +12,7 @@ from django.test import RequestFactory
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Follow
+from config import db as config_db
 from config.db import PreparedQuery
 from notes.api.serializers import NoteCardOut, note_card
 from notes.choices import MediaStatus, Visibility
@@ -201,3 +202,14 @@ def test_note_page_renders_the_card_and_every_detail_column(client_for):
     assert parse_datetime(body["created_at"]) == note.created_at
     assert parse_datetime(body["updated_at"]) == note.updated_at
     assert [m["id"] for m in body["media"]] == [note.cover_id]
+
+
+def test_prepared_query_keeps_a_bounded_number_of_shapes(world, monkeypatch):
+    monkeypatch.setattr(config_db, "MAX_SHAPES", 3)
+    query = PreparedQuery(lambda ids: Note.objects.filter(pk__in=ids).values("id"))
+    _, notes = world
+    ids = [note.pk for note in notes.values()]
+    for size in range(1, len(ids) + 1):
+        assert {row["id"] for row in query.rows(ids[:size])} == set(ids[:size])
+    assert len(query._compiled) == 3
+    assert {row["id"] for row in query.rows(ids[:1])} == {ids[0]}  # an evicted shape compiles again
