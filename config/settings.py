@@ -138,6 +138,7 @@ CELERY_BEAT_SCHEDULE = {
     "orders-expire-due": {"task": "shop.tasks.orders_expire_due", "schedule": 60.0},
     "orders-advance-due": {"task": "shop.tasks.orders_advance_due", "schedule": 3600.0},
     "idempotency-keys-purge": {"task": "shop.tasks.idempotency_keys_purge", "schedule": 3600.0},
+    "payments-refund-resend": {"task": "shop.tasks.payments_refund_resend", "schedule": 300.0},
 }
 
 # --- Storage --------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class PaymentStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     SUCCEEDED = "succeeded", "Succeeded"
     DECLINED = "declined", "Declined"
+    REFUND_PENDING = "refund_pending", "Refund pending"
     REFUNDED = "refunded", "Refunded"
 
 

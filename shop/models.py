@@ -271,7 +271,9 @@ class OrderEvent(models.Model):
 
 class Payment(models.Model):
     """A payment intent with a provider for one order. At most one is processing or succeeded per
-    order; a succeeded payment is refunded in full when its order is cancelled or refunded."""
+    order; a succeeded payment is refunded in full when its order is cancelled or refunded: it is
+    ``refund_pending`` from that transaction until the provider confirms (``refund_id``), which
+    happens after the commit (``shop.services.payments.payment_refund_send``)."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(max_length=32)
@@ -283,6 +285,13 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        indexes = [  # the refunds still owed, for the relay (``payments_refund_resend``)
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(status=PaymentStatus.REFUND_PENDING),
+                name="payment_refund_owed",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["provider", "intent_id"], name="payment_intent_once"),
             models.UniqueConstraint(

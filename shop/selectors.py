@@ -121,7 +121,8 @@ def _visible(qs: QuerySet, viewer) -> QuerySet:
 def product_get_for_viewer(*, product_id: int, viewer) -> Product:
     """A product's detail page; 404 unless ``viewer`` may open it (``_visible``). Images (with
     their media) and every SKU, active or not, come prefetched; ``is_owner`` says whether the
-    viewer runs its store."""
+    viewer runs its store; ``shows_stock`` whether they may read exact stock (its owner and staff:
+    to everyone else a competitor's inventory is ``stock_state`` only)."""
     qs = products_for_cards().select_related("store__brand").filter(pk=product_id)
     product = (
         _visible(qs, viewer)
@@ -134,6 +135,7 @@ def product_get_for_viewer(*, product_id: int, viewer) -> Product:
     if product is None:
         raise NotFound("No such product.")
     product.is_owner = product.store.brand.owner_id == _viewer_id(viewer)
+    product.shows_stock = product.is_owner or bool(getattr(viewer, "is_staff", False))
     return product
 
 

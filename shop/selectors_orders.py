@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from config.errors import NotFound
 from notes.models import Note
-from shop.models import Address, AfterSale, CartItem, Order, OrderEvent, OrderLine
+from shop.models import Address, AfterSale, CartItem, Order, OrderEvent, OrderLine, Payment
 from shop.services.lifecycle import PAID_STATUSES
 
 
@@ -44,7 +44,7 @@ def orders_for_list(*, user: User, as_brand: bool = False) -> QuerySet:
 
 
 def order_get_visible(*, user: User, order_id: int) -> Order:
-    """An order its buyer or its store's brand owner may read, with its history."""
+    """An order its buyer or its store's brand owner may read, with its history and payments."""
     order = (
         Order.objects.filter(pk=order_id)
         .select_related("store__brand", "buyer")
@@ -52,6 +52,7 @@ def order_get_visible(*, user: User, order_id: int) -> Order:
             "lines",
             Prefetch("events", queryset=OrderEvent.objects.select_related("actor")),
             Prefetch("after_sales", queryset=AfterSale.objects.order_by("id")),
+            Prefetch("payments", queryset=Payment.objects.order_by("id")),
         )
         .first()
     )

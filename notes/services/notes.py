@@ -300,7 +300,7 @@ def note_update(
         _apply_action(note, action, publish_at, now)
     note.save()
     if note.product_id != reviewed_before:  # the shop's badge was for the product it checked
-        shop_reviews.review_verify(note=note)
+        shop_reviews.review_verify(note=note, left_product_id=reviewed_before)
     if live_before:  # the current topics count the note again, as if it were still live...
         Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + 1)
     _set_live(note, live_before)  # ...so this settles a change of state like any other

@@ -45,8 +45,9 @@ class RatingSummaryOut(serializers.Serializer):
 
 
 class ProductOut(ProductCardOut):
-    """A product's page: gallery, SKUs (inactive ones only for its brand owner), rating summary
-    and the notes that planted the grass, most engaging first."""
+    """A product's page: gallery, SKUs (inactive ones and exact stock only for its brand owner;
+    staff see exact stock too), rating summary and the notes that planted the grass, most engaging
+    first."""
 
     store_id = serializers.IntegerField(read_only=True)
     brand = serializers.CharField(source="store.brand.slug", read_only=True, help_text="The brand's slug.")
@@ -87,7 +88,9 @@ class ProductOut(ProductCardOut):
     @extend_schema_field(SKUOut(many=True))
     def get_skus(self, product):
         return SKUOut(
-            [sku for sku in product.skus.all() if sku.is_active or product.is_owner], many=True
+            [sku for sku in product.skus.all() if sku.is_active or product.is_owner],
+            many=True,
+            context={"shows_stock": getattr(product, "shows_stock", False)},
         ).data
 
 

@@ -146,9 +146,22 @@ class OrderOut(serializers.Serializer):
     lines = OrderLineOut(many=True)
 
 
+class OrderPaymentOut(serializers.Serializer):
+    """A payment of the order. ``refund_pending``: the order was cancelled or refunded and the
+    provider is being asked to give the money back; ``refunded`` once it has."""
+
+    id = serializers.IntegerField()
+    provider = serializers.CharField()
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    amount = serializers.DecimalField(**MONEY)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
 class OrderDetailOut(OrderOut):
     events = OrderEventOut(many=True)
     after_sales = AfterSaleOut(many=True)
+    payments = OrderPaymentOut(many=True)
 
 
 class CheckoutOut(serializers.Serializer):

@@ -58,8 +58,11 @@ class ProductCardOut(serializers.ModelSerializer):
 
 
 class SKUOut(serializers.ModelSerializer):
-    """A variant one can buy. ``stock_state``: in_stock, low_stock (a few left) or sold_out."""
+    """A variant one can buy. ``stock_state``: in_stock, low_stock (a few left) or sold_out.
+    ``stock`` is exact for the product's brand owner and staff (context ``shows_stock``), null for
+    everyone else."""
 
+    stock = serializers.SerializerMethodField()
     stock_state = serializers.SerializerMethodField()
 
     class Meta:
@@ -68,6 +71,12 @@ class SKUOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     LOW_STOCK = 5
+
+    @extend_schema_field(
+        serializers.IntegerField(allow_null=True, help_text="Units left; null unless you run the store.")
+    )
+    def get_stock(self, sku) -> int | None:
+        return sku.stock if self.context.get("shows_stock") else None
 
     @extend_schema_field(serializers.ChoiceField(choices=["in_stock", "low_stock", "sold_out"]))
     def get_stock_state(self, sku) -> str:

@@ -22,6 +22,10 @@ PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
 
 
+class ProviderError(Exception):
+    """The provider could not be reached or failed for now; the same call may be retried."""
+
+
 @dataclass(frozen=True)
 class Intent:
     intent_id: str
@@ -44,8 +48,11 @@ class PaymentProvider(ABC):
         caller's transaction: anything the provider schedules must wait for the commit."""
 
     @abstractmethod
-    def refund(self, *, intent_id: str, amount: Decimal) -> str:
-        """Refund a succeeded intent in full; returns the provider's refund id."""
+    def refund(self, *, intent_id: str, amount: Decimal, idempotency_key: str) -> str:
+        """Refund a succeeded intent in full; returns the provider's refund id. Repeats with the same
+        ``idempotency_key`` refund once and return the same id (providers dedupe on it). Called
+        outside any transaction (``shop.tasks.payment_refund_send``); raises ``ProviderError`` when
+        worth retrying."""
 
     @abstractmethod
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookNotice:

@@ -60,8 +60,9 @@ class SandboxProvider(PaymentProvider):
             transaction.on_commit(lambda: tasks.sandbox_webhook_send.delay(kind=kind, intent_id=intent_id))
         return Intent(intent_id=intent_id, client_secret=f"{intent_id}_secret_{secrets.token_hex(8)}")
 
-    def refund(self, *, intent_id: str, amount: Decimal) -> str:
-        return f"re_sbx_{secrets.token_hex(10)}"
+    def refund(self, *, intent_id: str, amount: Decimal, idempotency_key: str) -> str:
+        # Like a real provider's idempotency keys: the same key gives the same (single) refund.
+        return f"re_sbx_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]}"
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookNotice:
         parts = dict(

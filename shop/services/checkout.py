@@ -111,7 +111,9 @@ def order_checkout(
 ) -> CheckoutGroup:
     """Turn ``items`` (the whole cart when None) into one pending order per store.
 
-    Prices are today's; a client that shows a total passes it as ``expected_total`` and gets a 409
+    Each SKU is listed once (its quantity is what the per-order limit and the stock reservation
+    check); a line's ``source_note`` is credited only when the buyer may see that note. Prices are
+    today's; a client that shows a total passes it as ``expected_total`` and gets a 409
     ``price_changed`` if it moved. Bought cart items leave the cart.
     """
     address = _address(buyer, address_id)
@@ -141,8 +143,13 @@ def order_checkout(
             fields={"expected_total": [f"The total is now {grand_total}."]},
         )
     _reserve(items, skus)
-    # Attribution never blocks a purchase: a note that is gone is simply not credited.
-    notes = set(Note.objects.filter(pk__in={i.source_note_id for i in items}).values_list("pk", flat=True))
+    # Attribution never blocks a purchase: a note that is gone, or that the buyer may not see (any
+    # more: made private, hidden, the author blocked them), is simply not credited.
+    notes = set(
+        Note.objects.visible_to(buyer)
+        .filter(pk__in={i.source_note_id for i in items} - {None})
+        .values_list("pk", flat=True)
+    )
 
     group = CheckoutGroup.objects.create(buyer=buyer, total=grand_total)
     expires_at = timezone.now() + timedelta(minutes=settings.SHOP_PAYMENT_MINUTES)

@@ -1,7 +1,8 @@
 """What buyers, brands, admins and the clock do to orders after checkout.
 
 Each service locks the order row (``order_lock``), checks who may act, and moves the status
-through ``order_transition``; refunds go through the order's payment provider.
+through ``order_transition``; refunds go through the order's payment provider once the order's
+transaction has committed (``shop.services.payments.payment_refund_request``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from shop.choices import AfterSaleStatus
 from shop.choices import OrderStatus as S
 from shop.models import AfterSale, Order
 from shop.services.lifecycle import PAID_STATUSES, order_lock, order_notify, order_transition
-from shop.services.payments import payment_refund
+from shop.services.payments import payment_refund_request
 
 
 def _lock_as_buyer(order: Order, buyer: User) -> Order:
@@ -36,8 +37,9 @@ def _lock_as_brand(order: Order, owner: User) -> Order:
 
 
 def _refund_and_close(order: Order, *, to: str, actor: User | None, note: str) -> Order:
+    """Close the locked order; a paid one owes its refund, which the provider gets after commit."""
     if order.status in PAID_STATUSES:
-        payment_refund(order=order)
+        payment_refund_request(order=order)
     return order_transition(order=order, to=to, actor=actor, note=note)
 
 

@@ -1,18 +1,22 @@
-"""Paying for orders through a provider, and acting on the provider's webhooks.
+"""Paying for orders through a provider, acting on the provider's webhooks, and refunding.
 
-Lock order: the order row first, then its payments (``order_lock``), in every service.
+Lock order: the order row first, then its payments (``order_lock``), in every service. Refunds are
+owed inside the order's transaction (``refund_pending``) and sent to the provider after it commits
+(``payment_refund_send``), never while locks are held.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from config.errors import Conflict, NotFound
+from shop import tasks
 from shop.choices import OrderStatus, PaymentStatus
 from shop.models import Order, Payment, WebhookEvent
 from shop.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED, get_provider
@@ -47,21 +51,68 @@ def payment_start(*, order: Order, buyer: User, provider: str, token: str) -> Pa
     return payment
 
 
-def payment_refund(*, order: Order) -> Payment | None:
-    """Refund the locked order's succeeded payment in full, if it has one."""
+def _refund_later(payment: Payment) -> None:
+    """Mark the payment refund-pending and, once the caller's transaction commits, have the
+    provider refund it (``tasks.payment_refund_send``). The provider is never called while row
+    locks are held, nor for a transaction that may still roll back (an outbox of one row: a
+    payment left ``refund_pending`` is a refund owed)."""
+    payment.status = PaymentStatus.REFUND_PENDING
+    transaction.on_commit(lambda: tasks.payment_refund_send.delay(payment_id=payment.pk), robust=True)
+
+
+def payment_refund_request(*, order: Order) -> Payment | None:
+    """Owe the buyer a full refund of the locked order's succeeded payment, if it has one."""
     payment = order.payments.filter(status=PaymentStatus.SUCCEEDED).first()
     if payment is not None:
-        payment.refund_id = get_provider(payment.provider).refund(
-            intent_id=payment.intent_id, amount=payment.amount
-        )
-        payment.status = PaymentStatus.REFUNDED
-        payment.save(update_fields=["refund_id", "status", "updated_at"])
+        _refund_later(payment)
+        payment.save(update_fields=["status", "updated_at"])
     return payment
+
+
+def payment_refund_send(*, payment_id: int) -> bool:
+    """Have the provider refund a refund-pending payment, then record its refund id; False if the
+    payment is not owed a refund (already refunded). Runs outside any transaction, so that no lock
+    is held while the provider answers. Safe to repeat and to run twice at once: the provider call
+    is keyed on the payment (one refund whatever the repeats) and only the first record (one
+    conditional UPDATE, its own short transaction) wins. ``ProviderError`` propagates, for the task
+    to retry."""
+    payment = Payment.objects.filter(pk=payment_id, status=PaymentStatus.REFUND_PENDING).first()
+    if payment is None:
+        return False
+    refund_id = get_provider(payment.provider).refund(
+        intent_id=payment.intent_id, amount=payment.amount, idempotency_key=f"refund-payment-{payment.pk}"
+    )
+    return bool(
+        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.REFUND_PENDING).update(
+            status=PaymentStatus.REFUNDED, refund_id=refund_id, updated_at=timezone.now()
+        )
+    )
+
+
+def payments_refund_resend(*, older_than: timedelta = timedelta(minutes=15), batch: int = 500) -> int:
+    """The outbox's relay: send again the refunds owed for ``older_than`` (the enqueue after commit
+    was lost, or the task gave up while the provider was down). Each gets one attempt per
+    ``older_than`` (its ``updated_at`` is moved on), without retries of its own, so a long outage
+    does not pile up retrying tasks. Safe to overlap with tasks in flight: ``payment_refund_send``
+    refunds each payment once."""
+    now = timezone.now()
+    with transaction.atomic():
+        payment_ids = list(
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(status=PaymentStatus.REFUND_PENDING, updated_at__lte=now - older_than)
+            .order_by("updated_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        Payment.objects.filter(pk__in=payment_ids).update(updated_at=now)
+    for payment_id in payment_ids:
+        tasks.payment_refund_send.delay(payment_id=payment_id, retry=False)
+    return len(payment_ids)
 
 
 def _settle(payment: Payment, kind: str) -> None:
     """Apply a provider's verdict to a processing payment of a locked order. Money that arrives for
-    an order no longer awaiting it (expired or cancelled meanwhile) goes straight back."""
+    an order no longer awaiting it (expired or cancelled meanwhile) goes straight back (owed here,
+    sent after commit)."""
     order = payment.order
     if kind == PAYMENT_FAILED:
         payment.status = PaymentStatus.DECLINED
@@ -69,11 +120,8 @@ def _settle(payment: Payment, kind: str) -> None:
         payment.status = PaymentStatus.SUCCEEDED
         order_transition(order=order, to=OrderStatus.PAID, note=f"{payment.provider} {payment.intent_id}")
     else:
-        payment.status = PaymentStatus.REFUNDED
-        payment.refund_id = get_provider(payment.provider).refund(
-            intent_id=payment.intent_id, amount=payment.amount
-        )
-    payment.save(update_fields=["status", "refund_id", "updated_at"])
+        _refund_later(payment)
+    payment.save(update_fields=["status", "updated_at"])
 
 
 @transaction.atomic

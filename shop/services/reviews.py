@@ -60,11 +60,13 @@ def reviews_match(*, author_id: int, product_id: int) -> None:
     product_reviews_recount(product_id=product_id)
 
 
-def review_verify(*, note: Note) -> None:
+def review_verify(*, note: Note, left_product_id: int | None = None) -> None:
     """Decide the badge of ``note`` (just written, moved to another product or deleted; in the
-    caller's transaction, saved) and of the author's other reviews its change concerns."""
+    caller's transaction, saved) and of the author's other reviews its change concerns. Every
+    product it concerns is recounted here: the one it is on, the one whose line verified it and the
+    one it was moved from (``left_product_id``), whose figures it leaves."""
     held = OrderLine.objects.filter(review_note=note).values_list("product_id", flat=True).first()
-    for product_id in sorted({held, note.product_id} - {None}):
+    for product_id in sorted({held, left_product_id, note.product_id} - {None}):
         reviews_match(author_id=note.author_id, product_id=product_id)
     # A note that stopped being a review of any product is no one's to badge but its own.
     note.is_verified_purchase = OrderLine.objects.filter(review_note=note).exists()

@@ -8,14 +8,16 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from notes.choices import NoteStatus, Visibility
+from notes.models import Note
 from shop.choices import OrderStatus
 from shop.models import CheckoutGroup, Order, OrderLine
 from shop.services.orders import order_refund
-from tests.factories import UserFactory
+from tests.factories import BlockFactory, FollowFactory, UserFactory
 from tests.factories.notes import NoteFactory, live_note
 from tests.factories.shop import SKUFactory
 from tests.helpers import assert_error
-from tests.shop.orders_support import buyer_with_address, paid_order, place_order
+from tests.shop.orders_support import buyer_with_address, checkout, paid_order, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +144,50 @@ def test_my_attributed_notes_and_their_query_budget(client_for, django_assert_ma
         "CNY",
     )
     assert (seen[0]["orders"], seen[0]["units"], seen[0]["revenue"]) == (1, 22, "220.00")
+
+
+def test_checkout_credits_only_notes_the_buyer_may_see(client_for, user):
+    sku = SKUFactory(price=Decimal("50.00"), stock=20)
+    buyer = buyer_with_address(client_for, user)
+    followed = NoteFactory(visibility=Visibility.FOLLOWERS)
+    FollowFactory(follower=user, followee=followed.author)
+    seen = [live_note(), followed, NoteFactory(author=user, visibility=Visibility.PRIVATE)]  # own note
+    blocked = NoteFactory()
+    BlockFactory(blocker=blocked.author, blocked=user)
+    unseen = [
+        NoteFactory(visibility=Visibility.PRIVATE),
+        NoteFactory(visibility=Visibility.FOLLOWERS),
+        NoteFactory(status=NoteStatus.HIDDEN),
+        NoteFactory(status=NoteStatus.DRAFT),
+        NoteFactory(deleted_at=timezone.now()),
+        blocked,
+    ]
+    credited = []
+    for note_id in [n.pk for n in seen + unseen] + [987654]:
+        response = checkout(buyer, [(sku, 1)], source_note=note_id)
+        assert response.status_code == 201, response.content  # attribution never blocks a purchase
+        credited.append(response.json()["orders"][0]["lines"][0]["source_note"])
+
+    assert credited == [n.pk for n in seen] + [None] * (len(unseen) + 1)
+    assert sorted(
+        OrderLine.objects.exclude(source_note=None).values_list("source_note", flat=True)
+    ) == sorted(n.pk for n in seen)
+
+
+def test_a_private_note_sells_nothing_on_its_authors_page(client_for, user):
+    note = NoteFactory(visibility=Visibility.PRIVATE)
+    paid_order(buyer_with_address(client_for, user), SKUFactory(stock=5), 1, source_note=note.pk)
+    assert figures(client_for(note.author).get(f"{URL}/{note.pk}")) == (note.pk, 0, 0, "0.00", "CNY")
+
+
+def test_a_cart_note_the_buyer_can_no_longer_see_is_not_credited(client_for, user):
+    sku, note = SKUFactory(stock=5), live_note()
+    buyer = buyer_with_address(client_for, user)
+    added = buyer.post("/api/v1/shop/cart/items", {"sku": sku.pk, "source_note": note.pk}, format="json")
+    assert added.json()["source_note"] == note.pk
+    Note.objects.filter(pk=note.pk).update(visibility=Visibility.PRIVATE)  # since made private
+
+    response = checkout(buyer)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["orders"][0]["lines"][0]["source_note"] is None

@@ -192,7 +192,7 @@ def test_detail_shows_skus_gallery_and_ratings(api):
             "name": small.name,
             "attributes": {},
             "price": "129.00",
-            "stock": 3,
+            "stock": None,  # exact stock is the brand's business
             "stock_state": "low_stock",
             "per_order_limit": 10,
             "is_active": True,
@@ -202,7 +202,7 @@ def test_detail_shows_skus_gallery_and_ratings(api):
             "name": "50ml",
             "attributes": {},
             "price": "199.00",
-            "stock": 40,
+            "stock": None,
             "stock_state": "in_stock",
             "per_order_limit": 2,
             "is_active": True,
@@ -225,6 +225,31 @@ def test_sold_out_sku_and_a_product_without_reviews(anon_client):
     empty = {"count": 0, "average": None, "distribution": {str(n): 0 for n in range(1, 6)}}
     assert body["ratings"] == {"all": empty, "verified": empty}
     assert body["planted_by"] == []
+
+
+def test_exact_stock_is_for_the_brand_owner_and_staff_only(client_for, anon_client):
+    product = product_for_sale(stock=3)
+    SKUFactory(product=product, name="50ml", stock=40)
+
+    def skus(client) -> list[tuple[int | None, str]]:
+        response = client.get(f"{URL}/{product.pk}")
+        assert response.status_code == 200, response.content
+        return [(sku["stock"], sku["stock_state"]) for sku in response.json()["skus"]]
+
+    hidden, exact = [(None, "low_stock"), (None, "in_stock")], [(3, "low_stock"), (40, "in_stock")]
+    assert skus(anon_client) == hidden
+    assert skus(client_for(UserFactory())) == hidden
+    assert skus(client_for(StoreFactory().brand.owner)) == hidden  # another brand: a competitor
+    assert skus(client_for(product.store.brand.owner)) == exact
+    assert skus(client_for(UserFactory(is_staff=True))) == exact
+    card = anon_client.get(URL).json()["results"][0]  # lists carry a flag, never numbers
+    assert (card["id"], card["in_stock"], "stock" in card, "skus" in card) == (product.pk, True, False, False)
+
+
+def test_the_schema_says_stock_may_be_null(anon_client):
+    schema = anon_client.get("/api/schema/?format=json").json()
+    stock = schema["components"]["schemas"]["SKUOut"]["properties"]["stock"]
+    assert (stock["type"], stock.get("nullable")) == ("integer", True)
 
 
 def test_grass_planted_by_the_most_engaging_visible_notes(client_for):

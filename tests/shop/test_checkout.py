@@ -104,6 +104,19 @@ def test_checkout_refusals_change_nothing(buyer):
     assert not Order.objects.exists()
 
 
+def test_the_same_sku_on_two_lines_cannot_get_past_the_per_order_limit(buyer):
+    sku = SKUFactory(stock=10, per_order_limit=3)
+    error = assert_error(checkout(buyer, [(sku, 2), (sku, 2)]), 400, "invalid")  # 2 + 2 > 3
+    assert error["fields"] == {"items": ["Give each SKU once."]}
+    assert (stock(sku), Order.objects.count()) == (10, 0)
+    buyer.post("/api/v1/shop/cart/items", {"sku": sku.pk, "quantity": 2}, format="json")
+    again = buyer.post("/api/v1/shop/cart/items", {"sku": sku.pk, "quantity": 2}, format="json")
+    assert assert_error(again, 400, "over_limit")["fields"] == {"quantity": ["At most 3."]}
+    SKU.objects.filter(pk=sku.pk).update(per_order_limit=1)  # lowered while it sat in the cart
+    assert_error(checkout(buyer), 400, "over_limit")
+    assert (stock(sku), list(CartItem.objects.values_list("quantity", flat=True))) == (10, [2])
+
+
 def test_stock_from_one_store_is_not_taken_when_another_sells_out(buyer):
     plenty, scarce = SKUFactory(stock=5), SKUFactory(stock=1)
     assert_error(checkout(buyer, [(plenty, 2), (scarce, 2)]), 409, "out_of_stock")

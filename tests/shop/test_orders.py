@@ -101,12 +101,27 @@ def test_cancelling_an_unpaid_order_gives_the_stock_back(buyer, sku):
     assert stock(sku) == 5
 
 
-def test_cancelling_a_paid_order_refunds_it_and_gives_the_stock_back(buyer, brand, sku):
+def test_cancelling_a_paid_order_gives_the_stock_back_and_refunds_it_after_commit(
+    buyer, brand, sku, django_capture_on_commit_callbacks
+):
     order = paid_order(buyer, sku)
-    assert act(buyer, order["id"], "cancel").json()["status"] == "cancelled"
+    with django_capture_on_commit_callbacks() as callbacks:
+        body = act(buyer, order["id"], "cancel").json()
+
+    # The order's side is done in its own transaction; the provider has not been asked yet.
+    assert body["status"] == "cancelled"
+    assert [(p["provider"], p["status"], p["amount"]) for p in body["payments"]] == [
+        ("sandbox", "refund_pending", order["total"])
+    ]
     payment = Payment.objects.get(order_id=order["id"])
-    assert payment.status == PaymentStatus.REFUNDED and payment.refund_id
+    assert (payment.status, payment.refund_id) == (PaymentStatus.REFUND_PENDING, "")
     assert stock(sku) == 5 and Product.objects.get(pk=sku.product_id).sales_count == 0
+    for callback in callbacks:  # the commit: notifications, then the refund task
+        callback()
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REFUNDED and payment.refund_id.startswith("re_sbx_")
+    detail = buyer.get(f"{ORDERS}/{order['id']}").json()
+    assert (detail["status"], [p["status"] for p in detail["payments"]]) == ("cancelled", ["refunded"])
     shipped = act(brand, order["id"], "ship", {"carrier": "EMS", "tracking_number": "1"})
     assert_error(shipped, 409, "illegal_transition")
 
@@ -163,9 +178,11 @@ def test_after_sale_approved_refunds_and_restocks(buyer, brand, sku, django_capt
     assert_error(act(buyer, order["id"], "confirm"), 409, "after_sale_open")
     assert_error(act(buyer, order["id"], f"after-sales/{after_sale['id']}/approve"), 404, "not_found")
 
-    body = act(brand, order["id"], f"after-sales/{after_sale['id']}/approve", {"note": "同意退货"}).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        body = act(brand, order["id"], f"after-sales/{after_sale['id']}/approve", {"note": "同意退货"}).json()
 
     assert body["status"] == "refunded"
+    assert [p["status"] for p in body["payments"]] == ["refund_pending"]  # as the request committed
     assert body["after_sales"][0]["status"] == AfterSaleStatus.APPROVED
     assert body["after_sales"][0]["decision_note"] == "同意退货"
     assert Payment.objects.get(order_id=order["id"]).status == PaymentStatus.REFUNDED
@@ -238,7 +255,9 @@ def test_the_order_lists_page_with_a_query_budget(buyer, user, client_for, djang
     assert len(rest["results"]) == 2 and rest["next"] is None
 
 
-def test_admin_lists_orders_with_history_and_refunds_through_the_service(admin_client, buyer, sku):
+def test_admin_lists_orders_with_history_and_refunds_through_the_service(
+    admin_client, buyer, sku, django_capture_on_commit_callbacks
+):
     order = paid_order(buyer, sku)
     unpaid = place_order(buyer, sku, 1)
 
@@ -249,11 +268,12 @@ def test_admin_lists_orders_with_history_and_refunds_through_the_service(admin_c
     change = admin_client.get(f"/admin/shop/order/{order['id']}/change/").content.decode()
     assert "pending_payment" in change and "pi_sbx_" in change
 
-    response = admin_client.post(
-        "/admin/shop/order/",
-        {"action": "refund", "_selected_action": [order["id"], unpaid["id"]]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/shop/order/",
+            {"action": "refund", "_selected_action": [order["id"], unpaid["id"]]},
+            follow=True,
+        )
 
     text = response.content.decode()
     assert "1 order(s) refunded." in text and "Only a paid order can be refunded." in text

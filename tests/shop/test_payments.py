@@ -128,12 +128,20 @@ def test_a_webhook_for_an_unknown_intent_is_404_and_not_remembered(anon_client):
     assert not WebhookEvent.objects.exists()
 
 
-def test_money_arriving_after_expiry_goes_back(anon_client, buyer, order):
+def test_money_arriving_after_expiry_goes_back_after_commit(
+    anon_client, buyer, order, django_capture_on_commit_callbacks
+):
     intent = pay(buyer, order["id"], token="tok_delayed").json()
     assert orders_expire_due(now=timezone.now() + timedelta(hours=1)) == 1
     assert status_of(order["id"]) == OrderStatus.EXPIRED
 
-    send_webhook(anon_client, intent["intent_id"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert send_webhook(anon_client, intent["intent_id"]).status_code == 200
+    # The webhook's transaction only owes the refund: the provider is asked once it has committed.
+    payment = Payment.objects.get(pk=intent["id"])
+    assert (payment.status, payment.refund_id) == (PaymentStatus.REFUND_PENDING, "")
+    for callback in callbacks:
+        callback()
 
     payment = Payment.objects.get(pk=intent["id"])
     assert payment.status == PaymentStatus.REFUNDED and payment.refund_id.startswith("re_sbx_")

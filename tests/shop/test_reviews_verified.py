@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from notes.models import Note
-from shop.models import OrderLine
+from shop.models import OrderLine, Product
 from tests.factories import UserFactory
 from tests.factories.notes import MediaFactory
 from tests.factories.shop import SKUFactory
@@ -137,3 +137,42 @@ def test_a_refunded_order_no_longer_verifies(buyer, brand, sku):
     assert badge(note) is False
     figures, rating, count = verified_ratings(buyer, sku)
     assert (figures["count"], rating, count) == (0, None, 0)
+
+
+def review_counts(*skus) -> list[int]:
+    return [Product.objects.values_list("review_count", flat=True).get(pk=s.product_id) for s in skus]
+
+
+def test_moving_an_unverified_review_recounts_both_products_in_its_transaction(buyer, sku, anon_client):
+    """No commit runs in this test, so only what the edit's own transaction did is seen."""
+    other = SKUFactory()
+    note = write_review(buyer, sku, rating=2)
+    assert review_counts(sku, other) == [1, 0]
+
+    moved = buyer.patch(f"{NOTES}/{note['id']}", {"product": other.product_id, "rating": 5}, format="json")
+
+    assert moved.status_code == 200, moved.content
+    assert review_counts(sku, other) == [0, 1]
+    before, after = (anon_client.get(f"{PRODUCTS}/{s.product_id}").json() for s in (sku, other))
+    assert (before["review_count"], before["ratings"]["all"]["count"]) == (0, 0)
+    assert (after["review_count"], after["ratings"]["all"]["distribution"]["5"]) == (1, 1)
+
+
+def test_a_review_that_stops_being_one_leaves_its_product_uncounted(buyer, sku):
+    note = write_review(buyer, sku, rating=3)
+    plain = buyer.patch(f"{NOTES}/{note['id']}", {"product": None, "rating": None}, format="json")
+    assert plain.status_code == 200, plain.content
+    assert plain.json()["rating"] is None
+    assert review_counts(sku) == [0]
+
+
+def test_moving_a_verified_review_away_and_back_keeps_every_figure_exact(buyer, brand, sku):
+    delivered_order(buyer, brand, sku)
+    note = write_review(buyer, sku, rating=4)
+    other = SKUFactory()
+    buyer.patch(f"{NOTES}/{note['id']}", {"product": other.product_id, "rating": 2}, format="json")
+    assert review_counts(sku, other) == [0, 1]
+    assert verified_ratings(buyer, sku)[1:] == (None, 0)
+    buyer.patch(f"{NOTES}/{note['id']}", {"product": sku.product_id, "rating": 4}, format="json")
+    assert review_counts(sku, other) == [1, 0]
+    assert verified_ratings(buyer, sku)[1:] == (4.0, 1)
