@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -174,3 +175,36 @@ def instance_from_row(model: type[Model], row: dict, prefix: str = "") -> Model:
     """A ``model`` instance from a row holding :func:`concrete_columns`, as the ORM would load it."""
     names = concrete_columns(model)
     return model.from_db(DEFAULT_DB_ALIAS, names, [row[prefix + name] for name in names])
+
+
+# --- timestamps ------------------------------------------------------------------------------------------
+
+
+def use_fast_timestamp_loader(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: on PostgreSQL, load ``timestamptz`` values with psycopg's C
+    loader instead of the pure-Python one Django registers (a regular expression per value, ~9 µs
+    against ~0.5 µs; a feed page holds forty). Only where both give the same value: Django keeps the
+    connection in UTC with ``USE_TZ``, and the C loader then returns ``datetime.timezone.utc`` too."""
+    if connection.vendor == "postgresql" and connection.timezone is UTC and (loader := _c_timestamp_loader()):
+        connection.connection.adapters.register_loader("timestamptz", loader)
+
+
+@cache
+def _c_timestamp_loader() -> type | None:
+    try:
+        from psycopg_binary._psycopg import TimestamptzLoader as CLoader
+    except ImportError:  # psycopg without its binary part: Django's loader stays
+        return None
+    from psycopg.adapt import Loader
+
+    class TimestamptzLoader(Loader):
+        timezone = UTC  # what Django's cursor factory compares with the connection's zone
+
+        def __init__(self, oid, context=None):
+            super().__init__(oid, context)
+            self.load = CLoader(oid, context).load  # psycopg calls the C method directly
+
+        def load(self, data):  # replaced per instance; declared for the abstract base class
+            raise NotImplementedError
+
+    return TimestamptzLoader

@@ -6,6 +6,7 @@ from accounts.choices import Category
 from accounts.models import Brand, KolCertification, Notification, User
 from accounts.selectors import USER_SUMMARY_COLUMNS
 from config.api.files import file_url
+from config.api.renderers import datetime_out
 
 
 class StrictSerializer(serializers.Serializer):
@@ -77,9 +78,6 @@ def user_summary_of(
     }
 
 
-_DATETIME = serializers.DateTimeField()
-
-
 class ProfileOut(UserSummaryOut):
     """A public profile."""
 
@@ -116,7 +114,7 @@ class ProfileOut(UserSummaryOut):
         return {
             **summary,
             **{name: getattr(user, name) for name in self._AS_IS},
-            "date_joined": _DATETIME.to_representation(user.date_joined),
+            "date_joined": datetime_out(user.date_joined),
         }
 
 

@@ -1,28 +1,29 @@
 """Absolute URLs of stored files, as the API writes them (avatars, media variants).
 
 A list page writes a hundred of them; the storage's ``url()`` and ``build_absolute_uri`` cost a few
-microseconds each, so the result is cached per storage, name and origin. Not when URLs are signed
-(``AWS_QUERYSTRING_AUTH``): a signature expires, so each response asks the storage afresh.
+microseconds each, so the result is cached per name and origin (and forgotten when settings change).
+Not when URLs are signed (``AWS_QUERYSTRING_AUTH``): a signature expires, so each response asks the
+storage afresh.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.encoding import iri_to_uri
 
 
 def file_url(name: str, request=None) -> str:
     """The URL of ``name`` in the default storage, absolute when there is a ``request``."""
-    storage = storages["default"]
     origin = _origin(request) if request is not None else ""
-    if getattr(settings, "AWS_QUERYSTRING_AUTH", False):
-        return _absolute(storage.url(name), origin)
-    # ``base_url`` (file system storage) follows MEDIA_URL, which tests may change on the same storage.
-    return _cached(storage, getattr(storage, "base_url", None), name, origin)
+    if _signed():
+        return _absolute(storages["default"].url(name), origin)
+    return _cached(name, origin)
 
 
 def _origin(request) -> str:
@@ -34,9 +35,21 @@ def _origin(request) -> str:
         return request.file_url_origin
 
 
+@cache
+def _signed() -> bool:
+    return getattr(settings, "AWS_QUERYSTRING_AUTH", False)
+
+
 @lru_cache(maxsize=16384)
-def _cached(storage, base_url, name: str, origin: str) -> str:
-    return _absolute(storage.url(name), origin)
+def _cached(name: str, origin: str) -> str:
+    return _absolute(storages["default"].url(name), origin)
+
+
+@receiver(setting_changed)
+def _forget(**kwargs) -> None:
+    """Tests swap storages, ``MEDIA_URL`` and the signing flag: start afresh on any change."""
+    _signed.cache_clear()
+    _cached.cache_clear()
 
 
 def _absolute(url: str, origin: str) -> str:

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.files import file_url
+from config.api.renderers import datetime_out
 from config.errors import PayloadTooLarge
 from notes.choices import MediaKind, MediaStatus
 from notes.models import Media, aspect_ratio
@@ -60,9 +61,6 @@ class MediaOut(serializers.Serializer):
         )
 
 
-_created_at = serializers.DateTimeField()
-
-
 def media_out(
     request,
     *,
@@ -90,7 +88,7 @@ def media_out(
         "dominant_color": dominant_color,
         "duration_seconds": duration_seconds,
         "variants": {name: file_url(variants[name], request) for name in VARIANT_NAMES} if ready else None,
-        "created_at": _created_at.to_representation(created_at),
+        "created_at": datetime_out(created_at),
     }
 
 

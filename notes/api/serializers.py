@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of_row, user_summary_row
 from accounts.choices import Category
+from config.api.renderers import datetime_out
 from notes.api.media import MediaOut, media_out
 from notes.choices import PublishAction, Visibility
 from notes.models import Note
@@ -129,13 +130,6 @@ class NoteCardLeanOut(NoteCardOut):
         return self.card(note)
 
 
-_DATETIME = serializers.DateTimeField()
-
-
-def _datetime(value) -> str | None:
-    return _DATETIME.to_representation(value) if value is not None else None
-
-
 def note_card(request, row: dict) -> dict:
     """``NoteCardOut``'s dict from a card row (:data:`notes.selectors.CARD_COLUMNS` and flags)."""
     return {
@@ -156,7 +150,7 @@ def note_card(request, row: dict) -> dict:
         "comment_count": row["comment_count"],
         "liked": bool(row.get("viewer_liked", False)),
         "collected": bool(row.get("viewer_collected", False)),
-        "published_at": _datetime(row["published_at"]),
+        "published_at": datetime_out(row["published_at"]),
     }
 
 
@@ -255,7 +249,7 @@ def note_core(request, row: dict) -> dict:
         "place": place,
         "visibility": row["visibility"],
         "status": row["status"],
-        "publish_at": _datetime(row["publish_at"]),
+        "publish_at": datetime_out(row["publish_at"]),
         "ai_assisted": row["ai_assisted"],
         "product": ProductCardOut(product, context={"request": request}).data
         if product is not None
@@ -264,8 +258,8 @@ def note_core(request, row: dict) -> dict:
         "is_verified_purchase": row["is_verified_purchase"],
         "share_count": row["share_count"],
         "pinned_comment_id": row["pinned_comment_id"],
-        "created_at": _datetime(row["created_at"]),
-        "updated_at": _datetime(row["updated_at"]),
+        "created_at": datetime_out(row["created_at"]),
+        "updated_at": datetime_out(row["updated_at"]),
     }
 
 

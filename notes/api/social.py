@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of_row, user_summary_row
 from accounts.selectors import user_get_visible
 from config.api.pagination import CursorPagination
+from config.api.renderers import datetime_out
 from notes import selectors_social as selectors
 from notes.api.media import MediaOut
 from notes.api.serializers import NoteCardLeanOut, NoteCardOut
@@ -23,10 +24,6 @@ from notes.services import comments as comment_services
 from notes.services.comments import BODY_MAX
 
 # --- Serializers ---------------------------------------------------------------------------------
-
-
-#: Formats times as every DateTimeField of the API does (settings' format, current time zone).
-DATETIME = serializers.DateTimeField()
 
 
 class CommentIn(StrictSerializer):
@@ -97,7 +94,7 @@ def comment_out(request, row: dict) -> dict:
         "like_count": row["like_count"],
         "reply_count": row["reply_count"],
         "liked": bool(row.get("viewer_liked", False)),
-        "created_at": DATETIME.to_representation(row["created_at"]),
+        "created_at": datetime_out(row["created_at"]),
     }
 
 

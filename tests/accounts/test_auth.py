@@ -1,5 +1,8 @@
 """Sign-up, login, token refresh and logout through allauth headless (app client, JWT strategy)."""
 
+import base64
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -182,6 +185,48 @@ def test_token_of_a_deleted_user_is_refused_not_a_500(client_for):
     User.objects.filter(pk=user.pk).delete()
     assert_error(client.get("/api/v1/me"), 401, "authentication_failed")
     assert_error(client.get("/api/v1/brands"), 401, "authentication_failed")
+
+
+def _token_of(client) -> str:
+    return client._credentials["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
+
+
+def test_a_checked_token_is_refused_once_it_expires(client_for, monkeypatch):
+    """The signature check is remembered per token; the expiry is judged on every request."""
+    from config.api import authentication
+
+    user = UserFactory(username="ren")
+    client = client_for(user)
+    assert client.get("/api/v1/me").json()["username"] == "ren"  # checked and kept
+    expires = authentication.access_token_payload(_token_of(client))["exp"]
+    monkeypatch.setattr(authentication.time, "time", lambda: expires)
+    assert_error(client.get("/api/v1/me"), 401, "authentication_failed")
+    monkeypatch.setattr(authentication.time, "time", lambda: expires - 1)
+    assert client.get("/api/v1/me").json()["username"] == "ren"
+
+
+def test_a_token_altered_after_a_good_one_was_checked_is_refused(client_for):
+    user, other = UserFactory(), UserFactory()
+    client = client_for(user)
+    token = _token_of(client)
+    assert client.get("/api/v1/me").json()["id"] == user.pk
+    header, payload, signature = token.split(".")
+    forged_payload = base64.urlsafe_b64encode(
+        json.dumps({**json.loads(base64.urlsafe_b64decode(payload + "==")), "sub": str(other.pk)}).encode()
+    )
+    forged = f"{header}.{forged_payload.decode().rstrip('=')}.{signature}"
+    assert_error(bearer(forged).get("/api/v1/me"), 401, "authentication_failed")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    assert_error(bearer(f"{header}.{payload}.{flipped}").get("/api/v1/me"), 401, "authentication_failed")
+    assert client.get("/api/v1/me").json()["id"] == user.pk
+
+
+def test_a_signing_key_change_refuses_tokens_checked_under_the_old_one(client_for, settings):
+    client = client_for(UserFactory())
+    assert client.get("/api/v1/me").status_code == 200
+    settings.HEADLESS_JWT_PRIVATE_KEY = ""
+    settings.SECRET_KEY = "another-secret-key-of-enough-length-for-hmac-0123456789"
+    assert_error(client.get("/api/v1/me"), 401, "authentication_failed")
 
 
 def _key_from_mail(mailoutbox, marker: str) -> str:
