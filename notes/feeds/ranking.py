@@ -179,7 +179,7 @@ class Reader:
         return [category for _, category in ranked[:n]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A note that may go on a discovery page. ``note`` is the loaded card when the backend
     fetched cards together with candidates."""
@@ -191,36 +191,53 @@ class Candidate:
     topic_ids: tuple[int, ...] = ()
     note: object = None
     key: float = 0.0
-    reasons: list[str] = field(default_factory=list)
 
 
-def personalise(candidate: Candidate, reader: Reader) -> None:
-    """Set the candidate's ordering ``key`` and its personal ``reasons`` for ``reader``."""
-    candidate.reasons = []
-    if not reader.personal:
-        candidate.key = candidate.rank
-        return
-    category_weight = reader.categories.get(candidate.category, 0.0)
+def _interest(candidate: Candidate, reader: Reader) -> tuple[float, list[tuple[float, str]]]:
+    """How much ``reader`` cares for the candidate's category, and its topics they care for
+    (weight, name)."""
+    weight = reader.categories.get(candidate.category, 0.0)
     if candidate.category in reader.declared:
-        category_weight += DECLARED_INTEREST
-    matched = [(reader.topics[t][0], reader.topics[t][1]) for t in candidate.topic_ids if t in reader.topics]
-    topic_weight = min(1.0, sum(weight for weight, _ in matched))
-    author_weight = reader.authors.get(candidate.author_id, 0.0)
-    boost = CATEGORY_WEIGHT * category_weight + TOPIC_WEIGHT * topic_weight + author_weight
-    candidate.key = candidate.rank + _clamp(boost, PERSONAL_BOOST)
-    if candidate.category and category_weight >= 0.15:
-        candidate.reasons.append(f"interest:{candidate.category}")
-    if matched and max(matched)[0] >= 0.1:
-        candidate.reasons.append(f"topic:{max(matched)[1]}")
+        weight += DECLARED_INTEREST
+    topics = reader.topics
+    return weight, [topics[t] for t in candidate.topic_ids if t in topics]
 
 
 def order(candidates: Iterable[Candidate], reader: Reader) -> list[Candidate]:
-    """Candidates personalised for ``reader``, best first (ties: newer note id first)."""
+    """Candidates with their ordering ``key`` for ``reader`` (the rank, boosted by their interests
+    in its category, topics and author, within ``PERSONAL_BOOST``), best first (ties: newer note id
+    first). A page weighs hundreds, so this is the hot loop of the discovery feed."""
     ranked = list(candidates)
+    low, high = PERSONAL_BOOST
+    authors = reader.authors
     for candidate in ranked:
-        personalise(candidate, reader)
-    ranked.sort(key=lambda c: (c.key, c.note_id), reverse=True)
+        if not reader.personal:
+            candidate.key = candidate.rank
+            continue
+        category_weight, matched = _interest(candidate, reader)
+        topic_weight = min(1.0, sum(weight for weight, _ in matched)) if matched else 0.0
+        boost = CATEGORY_WEIGHT * category_weight + TOPIC_WEIGHT * topic_weight
+        boost += authors.get(candidate.author_id, 0.0)
+        candidate.key = candidate.rank + max(low, min(high, boost))
+    ranked.sort(key=_by_key, reverse=True)
     return ranked
+
+
+def _by_key(candidate: Candidate) -> tuple[float, int]:
+    return candidate.key, candidate.note_id
+
+
+def reasons(candidate: Candidate, reader: Reader) -> list[str]:
+    """The personal reasons behind the candidate's place (worked out for the served ones only)."""
+    if not reader.personal:
+        return []
+    category_weight, matched = _interest(candidate, reader)
+    out = []
+    if candidate.category and category_weight >= 0.15:
+        out.append(f"interest:{candidate.category}")
+    if matched and max(matched)[0] >= 0.1:
+        out.append(f"topic:{max(matched)[1]}")
+    return out
 
 
 def diversify(
@@ -243,10 +260,10 @@ def diversify(
     return kept, deferred
 
 
-def why(candidate: Candidate, signals: Iterable[str]) -> list[str]:
+def why(candidate: Candidate, reader: Reader, signals: Iterable[str]) -> list[str]:
     """The compact explanation shown with an item: personal reasons first, then the note's own."""
     out: list[str] = []
-    for reason in [*candidate.reasons, *signals]:
+    for reason in [*reasons(candidate, reader), *signals]:
         if reason not in out:
             out.append(reason)
     return out[:MAX_SIGNALS]

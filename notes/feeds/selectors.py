@@ -125,7 +125,9 @@ def discover_page(
     else:
         cards = store.cards(viewer, [c.note_id for c in kept])
     served = [c for c in kept if c.note_id in cards][:limit]
-    items = [FeedItem(cards[c.note_id], why=ranking.why(c, _signals(cards[c.note_id]))) for c in served]
+    items = [
+        FeedItem(cards[c.note_id], why=ranking.why(c, reader, _signals(cards[c.note_id]))) for c in served
+    ]
     if reader.personal:
         store.mark_seen(user_id=reader.user_id, note_ids=[c.note_id for c in served], now=now)
         unserved = len(pool) - len(served)
