@@ -129,7 +129,15 @@ class NoteAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("author",)
     inlines = (NoteMediaInline, NoteRevisionInline)
+    # What only a service may change: the state (the moderation actions hide and restore), and what
+    # a review is of and its badge (the shop recounts both products and moves the order line).
     readonly_fields = (
+        "author",
+        "status",
+        "visibility",
+        "product",
+        "rating",
+        "is_verified_purchase",
         "like_count",
         "collect_count",
         "comment_count",

@@ -38,6 +38,16 @@ def test_hide_and_restore_actions_keep_counters(moderator_admin):
     assert User.objects.get(pk=note.author_id).note_count == 1
 
 
+def test_what_services_own_is_read_only_on_the_change_page(moderator_admin):
+    """A review's product, rating and badge, and a note's author, status and visibility change only
+    through services (counts, order lines, timelines follow them), never by editing the row."""
+    note = live_note()
+    page = moderator_admin.get(f"/admin/notes/note/{note.pk}/change/").content.decode()
+    for field in ("author", "status", "visibility", "product", "rating", "is_verified_purchase"):
+        assert f'name="{field}"' not in page, field
+    assert 'name="title"' in page  # the text stays editable
+
+
 def test_ordinary_users_cannot_reach_the_admin():
     client = Client()
     client.force_login(UserFactory())
