@@ -21,6 +21,18 @@ def assert_error(response, status: int, code: str) -> dict:
     return body["error"]
 
 
+def pages_by_link(client, url: str, link: str) -> tuple[list[list[int]], str]:
+    """Follow ``link`` (``next`` or ``previous``) from ``url`` to the end: the result ids of each
+    page, ``url``'s own first, and the URL of the last page."""
+    pages = []
+    while True:
+        body = client.get(url).json()
+        pages.append([item["id"] for item in body["results"]])
+        if not body[link]:
+            return pages, url
+        url = body[link]
+
+
 def usernames(response) -> list[str]:
     assert response.status_code == 200, response.content
     return [item["username"] for item in response.json()["results"]]

@@ -221,6 +221,19 @@ def test_a_token_altered_after_a_good_one_was_checked_is_refused(client_for):
     assert client.get("/api/v1/me").json()["id"] == user.pk
 
 
+def test_a_signed_access_token_without_expiry_is_refused_not_a_500():
+    """The check refuses it before it could be remembered, whose later checks read its ``exp``."""
+    import jwt
+    from allauth.headless.tokens.strategies.jwt.internal import _get_jwt_config
+
+    user = UserFactory()
+    config = _get_jwt_config()
+    token = jwt.encode(
+        {"sub": str(user.pk), "token_use": "access"}, config.signing_key, algorithm=config.algorithm
+    )
+    assert_error(bearer(token).get("/api/v1/me"), 401, "authentication_failed")
+
+
 def test_a_signing_key_change_refuses_tokens_checked_under_the_old_one(client_for, settings):
     client = client_for(UserFactory())
     assert client.get("/api/v1/me").status_code == 200

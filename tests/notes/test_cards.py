@@ -20,6 +20,7 @@ from notes.models import Note, NoteCollect, NoteLike
 from notes.selectors import note_cards, notes_for_cards
 from tests.factories.accounts import BlockFactory, FollowFactory, UserFactory
 from tests.factories.notes import BoardFactory, NoteFactory
+from tests.helpers import pages_by_link
 
 pytestmark = pytest.mark.django_db
 
@@ -163,16 +164,9 @@ def test_profile_notes_page_back_by_keyset(anon_client):
     """``previous`` runs the compiled query the other way (``id > position``, oldest first)."""
     author = UserFactory()
     NoteFactory.create_batch(5, author=author)
-    forward, url = [], f"/api/v1/users/{author.username}/notes?page_size=2"
-    while url:
-        page = anon_client.get(url).json()
-        forward.append([card["id"] for card in page["results"]])
-        url, back = page["next"], page["previous"]
-    backward = [forward[-1]]
-    while back:
-        page = anon_client.get(back).json()
-        backward.append([card["id"] for card in page["results"]])
-        back = page["previous"]
+    forward, last = pages_by_link(anon_client, f"/api/v1/users/{author.username}/notes?page_size=2", "next")
+    assert [len(page) for page in forward] == [2, 2, 1]
+    backward, _ = pages_by_link(anon_client, last, "previous")
     assert backward[::-1] == forward
 
 

@@ -42,7 +42,7 @@ from tests.conftest import requires_postgres
 from tests.factories import BlockFactory, FollowFactory, UserFactory
 from tests.factories.notes import MediaFactory, NoteFactory
 from tests.factories.shop import ProductFactory, StoreFactory
-from tests.helpers import assert_error
+from tests.helpers import assert_error, pages_by_link
 
 pytestmark = pytest.mark.django_db
 
@@ -377,15 +377,11 @@ def test_latest_pages_both_ways_newest_first_one_query_a_page(anon_client, lates
             body = anon_client.get(url).json()
         assert len(captured) == 1
         pages.append([n["id"] for n in body["results"]])
-        last, url = body["previous"], body["next"]
+        last, url = url, body["next"]
     assert [pk for page in pages for pk in page] == expected
     assert all(len(page) == 4 for page in pages[:-1])
 
-    back = [pages[-1]]
-    while last:
-        body = anon_client.get(last).json()
-        back.append([n["id"] for n in body["results"]])
-        last = body["previous"]
+    back, _ = pages_by_link(anon_client, last, "previous")
     assert back[::-1] == pages
 
 
