@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
+import pytest
+import redis
 from django.db import connection
 from django.db.models import Count
 
@@ -76,3 +79,21 @@ def run_together(jobs: list) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/12"
+
+
+def require_redis() -> str:
+    """The URL of the Redis a test talks to: ``REDIS_URL`` (the services suite) or a local one.
+    Where Redis is expected (``CI`` or ``REDIS_URL`` set) and does not answer, the test fails;
+    elsewhere it skips."""
+    url = os.environ.get("REDIS_URL") or LOCAL_REDIS
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except redis.RedisError:
+        message = f"Redis is not answering at {url}"
+        if os.environ.get("CI") or os.environ.get("REDIS_URL"):
+            pytest.fail(message)
+        pytest.skip(message + " (set REDIS_URL or start redis-server to run it)")
+    return url

@@ -9,7 +9,6 @@ writes under a key prefix of its own and deletes exactly those keys afterwards.
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from datetime import datetime, timedelta
 
@@ -24,19 +23,7 @@ from notes.feeds import fanout, redisconn, scoring
 from notes.feeds.timelines import timeline_backend
 from notes.services import notes as note_services
 from tests.factories.notes import MediaFactory
-
-LOCAL_REDIS = "redis://127.0.0.1:6379/12"
-
-
-def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or LOCAL_REDIS
-
-
-def _reachable(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
-    except redis.RedisError:
-        return False
+from tests.helpers import require_redis
 
 
 @pytest.fixture(params=["db", "redis"])
@@ -46,12 +33,7 @@ def feed_backend(request, settings):
     if request.param == "db":
         yield "db"
         return
-    url = redis_url()
-    if not _reachable(url):
-        message = f"Redis is not answering at {url}"
-        if os.environ.get("CI") or os.environ.get("REDIS_URL"):
-            pytest.fail(message)
-        pytest.skip(message + " (set REDIS_URL or start redis-server to run the Redis backend)")
+    url = require_redis()
     prefix = f"zc-test-{uuid.uuid4().hex[:10]}:"
     settings.FEED_REDIS_URL = url
     settings.FEED_REDIS_PREFIX = prefix
