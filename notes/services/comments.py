@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.choices import Audience, NotificationVerb
 from accounts.models import Block, Follow, User
-from accounts.services import notify_after_commit
+from accounts.services import notify
 from config.errors import Forbidden, InvalidInput, NotFound
 from notes.models import Comment, CommentLike, Note
 from notes.services.interactions import ToggleResult
@@ -118,7 +118,7 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
 
     notified = {author.pk}
     if reply_to is None:
-        notify_after_commit(
+        notify(
             recipient_id=note.author_id,
             actor_id=author.pk,
             verb=NotificationVerb.COMMENT,
@@ -127,7 +127,7 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
         )
         notified.add(note.author_id)
     else:
-        notify_after_commit(
+        notify(
             recipient_id=reply_to_user_id,
             actor_id=author.pk,
             verb=NotificationVerb.REPLY,
@@ -137,7 +137,7 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
         notified.add(reply_to_user_id)
     for user in _mentioned_users(comment=comment, note=note):
         if user.pk not in notified:
-            notify_after_commit(
+            notify(
                 recipient_id=user.pk,
                 actor_id=author.pk,
                 verb=NotificationVerb.MENTION,
@@ -202,7 +202,7 @@ def comment_like(*, comment: Comment, user: User) -> ToggleResult:
     created = _insert_like(comment=comment, user=user)
     if created:
         Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
-        notify_after_commit(
+        notify(
             recipient_id=comment.author_id,
             actor_id=user.pk,
             verb=NotificationVerb.LIKE,

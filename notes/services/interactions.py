@@ -11,8 +11,8 @@ deleted row's board without another query. Both forms run on PostgreSQL and SQLi
 
 Row locks are taken in the order like or collect row -> note -> note author -> board, as
 ``notes.services.boards.board_delete`` does, so concurrent toggles and board deletions cannot
-deadlock. The hot rows (a popular note and its author) are locked only after the row is written,
-for the last statements of the transaction.
+deadlock. The hot rows (a popular note and its author) are locked only after the row and its
+notification are written, for the last statements of the transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.choices import NotificationVerb
 from accounts.models import User
-from accounts.services import notify_after_commit
+from accounts.services import notify
 from config.errors import Conflict, NotFound
 from notes.models import Board, Note, NoteCollect, NoteLike, NoteShare
 
@@ -103,9 +103,7 @@ def _bump_board(board_id: int, delta: int) -> None:
 
 
 def _notify(note: Note, actor: User, verb: str) -> None:
-    notify_after_commit(
-        recipient_id=note.author_id, actor_id=actor.pk, verb=verb, target_type="note", target_id=note.pk
-    )
+    notify(recipient_id=note.author_id, actor_id=actor.pk, verb=verb, target_type="note", target_id=note.pk)
 
 
 @transaction.atomic
@@ -114,8 +112,8 @@ def note_like(*, note: Note, user: User) -> ToggleResult:
     (``notes.selectors.note_get_for_toggle``)."""
     created = _insert_once(_LIKES, note_id=note.pk, user_id=user.pk)
     if created:
-        count = _bump_engagement(note, "like_count", 1)
         _notify(note, user, NotificationVerb.LIKE)
+        count = _bump_engagement(note, "like_count", 1)
     else:
         count = _count(note, "like_count")
     return ToggleResult(active=True, changed=created, count=count)
@@ -163,9 +161,9 @@ def note_collect(*, note: Note, user: User, board: Board | None = None) -> Toggl
     board_id = board.pk if board is not None else _default_board_id(user)
     for _ in range(COLLECT_ATTEMPTS):
         if _insert_once(_COLLECTS, note_id=note.pk, user_id=user.pk, board_id=board_id):
+            _notify(note, user, NotificationVerb.COLLECT)
             count = _bump_engagement(note, "collect_count", 1)
             _bump_board(board_id, 1)
-            _notify(note, user, NotificationVerb.COLLECT)
             return ToggleResult(active=True, changed=True, count=count)
         # ``DO NOTHING`` takes no lock: the row it met may be gone by now (an uncollect, or its board
         # deleted, committed in between). Then the note is not collected any more: insert again.

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.choices import Audience, NotificationVerb
 from accounts.models import Follow, User
-from accounts.services import notify_after_commit
+from accounts.services import notify
 from config.errors import Conflict, Forbidden, InvalidInput
 from notes import signals
 from notes.choices import MediaKind, MediaStatus, NoteStatus, PublishAction
@@ -73,7 +73,7 @@ def _set_live(note: Note, live_before: bool) -> None:
 def _notify_mentions(note: Note) -> None:
     user_ids = list(NoteMention.objects.filter(note=note).values_list("user_id", flat=True))
     for user_id in user_ids:
-        notify_after_commit(
+        notify(
             recipient_id=user_id,
             actor_id=note.author_id,
             verb=NotificationVerb.MENTION,

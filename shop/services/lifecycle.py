@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.choices import NotificationVerb
-from accounts.services import notify_after_commit
+from accounts.services import notify
 from config.errors import Conflict
 from shop.choices import OrderStatus as S
 from shop.models import SKU, Order, OrderEvent, Product
@@ -80,7 +80,7 @@ def order_notify(*, order: Order, recipient_ids: set[int]) -> None:
     """Tell these users the order changed. Sent as system notices (no actor) because every step of
     an order is worth telling and none is a repeat of another."""
     for recipient_id in recipient_ids:
-        notify_after_commit(
+        notify(
             recipient_id=recipient_id,
             actor_id=None,
             verb=NotificationVerb.ORDER,

@@ -1,9 +1,11 @@
-"""Notifications: written after commit, de-duplicated, private to their recipient."""
+"""Notifications: written with their action (one transaction), de-duplicated, private to their
+recipient."""
 
 import pytest
+from django.db import transaction
 
-from accounts import services, tasks
-from accounts.models import Notification
+from accounts import services
+from accounts.models import Follow, Notification
 from tests.factories import UserFactory
 from tests.helpers import assert_error
 
@@ -37,10 +39,14 @@ def test_following_notifies_the_followee(client_for, django_capture_on_commit_ca
     assert inbox(client_for(fan)) == {"results": [], "next": None, "previous": None, "unread_count": 0}
 
 
-def test_notification_is_written_only_after_commit(client_for):
+def test_a_notification_is_rolled_back_with_its_action():
     fan, star = UserFactory(), UserFactory()
-    client_for(fan).post(f"/api/v1/users/{star.username}/follow")  # the test's transaction never commits
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.follow_create(follower=fan, followee=star)
+        assert Notification.objects.filter(recipient=star, actor=fan, verb="follow").exists()
+        raise RuntimeError("the request failed after the follow")
     assert not Notification.objects.exists()
+    assert not Follow.objects.exists()
 
 
 def test_follow_unfollow_follow_notifies_once(client_for, django_capture_on_commit_callbacks):
@@ -56,17 +62,19 @@ def test_follow_unfollow_follow_notifies_once(client_for, django_capture_on_comm
     assert inbox(client_for(star))["unread_count"] == 1
 
 
-def test_delivering_twice_writes_one_notification():
+def test_notifying_twice_writes_one_notification():
     fan, star = UserFactory(), UserFactory()
     for _ in range(2):
-        tasks.notification_deliver(recipient_id=star.pk, actor_id=fan.pk, verb="follow")
-    assert Notification.objects.filter(recipient=star).count() == 1
+        services.notify(recipient_id=star.pk, actor_id=fan.pk, verb="follow")
+    rows = Notification.objects.values_list("recipient", "actor", "verb")
+    assert list(rows) == [(star.pk, fan.pk, "follow")]
 
 
-def test_delivery_for_a_deleted_actor_is_dropped():
+def test_system_notices_are_each_written():
     star = UserFactory()
-    tasks.notification_deliver(recipient_id=star.pk, actor_id=987654, verb="follow")
-    assert not Notification.objects.exists()
+    for _ in range(2):
+        services.notify(recipient_id=star.pk, actor_id=None, verb="order", target_type="order", target_id=7)
+    assert Notification.objects.filter(recipient=star, actor=None, verb="order", target_id=7).count() == 2
 
 
 def test_follow_requests_and_approvals_notify(client_for, django_capture_on_commit_callbacks):
@@ -82,34 +90,34 @@ def test_follow_requests_and_approvals_notify(client_for, django_capture_on_comm
     assert (accepted["verb"], accepted["actor"]["username"]) == ("follow_accepted", private.username)
 
 
-def test_no_notification_between_blocked_users():
-    a, b = UserFactory(), UserFactory()
+def like_notice(recipient, actor, note_id: int = 1) -> None:
+    services.notify(
+        recipient_id=recipient.pk, actor_id=actor.pk, verb="like", target_type="note", target_id=note_id
+    )
+
+
+def test_no_notification_between_blocked_users_nor_to_oneself():
+    a, b, c = UserFactory(), UserFactory(), UserFactory()
     services.block_create(blocker=b, blocked=a)
-    assert (
-        services.notification_create(recipient=b, actor=a, verb="like", target_type="note", target_id=1)
-        is None
-    )
-    assert (
-        services.notification_create(recipient=a, actor=b, verb="like", target_type="note", target_id=1)
-        is None
-    )
-    assert (
-        services.notification_create(recipient=a, actor=a, verb="like", target_type="note", target_id=1)
-        is None
-    )
+    like_notice(b, a)
+    like_notice(a, b)
+    like_notice(a, a)
     assert not Notification.objects.exists()
+    like_notice(c, a)  # a block between a and b says nothing about c
+    assert list(Notification.objects.values_list("recipient", "actor")) == [(c.pk, a.pk)]
 
 
 def test_distinct_targets_are_distinct_notifications():
     a, b = UserFactory(), UserFactory()
     for note_id in (1, 2, 2):
-        services.notification_create(recipient=b, actor=a, verb="like", target_type="note", target_id=note_id)
-    assert Notification.objects.filter(recipient=b).count() == 2
+        like_notice(b, a, note_id)
+    assert sorted(Notification.objects.filter(recipient=b).values_list("target_id", flat=True)) == [1, 2]
 
 
 def make_inbox(recipient, n: int) -> list[Notification]:
-    actors = UserFactory.create_batch(n)
-    return [services.notification_create(recipient=recipient, actor=actor, verb="follow") for actor in actors]
+    for actor in UserFactory.create_batch(n):
+        services.notify(recipient_id=recipient.pk, actor_id=actor.pk, verb="follow")
+    return list(Notification.objects.filter(recipient=recipient).order_by("pk"))
 
 
 def test_inbox_is_newest_first_with_unread_count(api):

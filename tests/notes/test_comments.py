@@ -432,9 +432,12 @@ def test_mentions_honour_privacy_blocks_and_note_visibility(
     assert not (inbox(shy) or inbox(picky) or inbox(outsider))
 
 
-def test_no_notification_before_commit(client_for, people, note):
+def test_the_notification_is_written_with_the_comment(client_for, people, note):
+    """In the comment's own transaction (no after-commit task): the test's transaction never commits."""
     post_comment(client_for(people["bob"]), note)
-    assert not Notification.objects.exists()
+    notice = Notification.objects.get()
+    assert (notice.recipient, notice.actor, notice.verb) == (people["alice"], people["bob"], "comment")
+    assert (notice.target_type, notice.target_id) == ("note", note.pk)
 
 
 # --- Query budgets -------------------------------------------------------------------------------

@@ -16,14 +16,15 @@ pytestmark = pytest.mark.django_db
 # (method, url template, state before, exact count). Every call costs the user (the token's), the
 # note's visibility and, in a test, the service's transaction as a savepoint and its release (4).
 # A change then writes the row (INSERT ... ON CONFLICT DO NOTHING, or DELETE), the note's counter
-# (UPDATE ... RETURNING the new count) and the author's; a collect also looks up the default board
-# and moves its count. A repeat writes nothing and reads the count instead.
+# (UPDATE ... RETURNING the new count) and the author's; a new like or collect also notifies the
+# author (one INSERT ... SELECT); a collect also looks up the default board and moves its count. A
+# repeat writes nothing and reads the count instead.
 BUDGETS = [
-    ("post", "/api/v1/notes/{pk}/like", "off", 7),
+    ("post", "/api/v1/notes/{pk}/like", "off", 8),
     ("post", "/api/v1/notes/{pk}/like", "on", 6),
     ("delete", "/api/v1/notes/{pk}/like", "on", 7),
     ("delete", "/api/v1/notes/{pk}/like", "off", 6),
-    ("post", "/api/v1/notes/{pk}/collect", "off", 9),
+    ("post", "/api/v1/notes/{pk}/collect", "off", 10),
     ("post", "/api/v1/notes/{pk}/collect", "on", 8),  # also locks the collect row: same board?
     ("delete", "/api/v1/notes/{pk}/collect", "on", 8),
     ("delete", "/api/v1/notes/{pk}/collect", "off", 6),

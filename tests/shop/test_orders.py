@@ -54,7 +54,8 @@ def test_the_happy_path_from_paid_to_completed(buyer, brand, sku, django_capture
         "顺丰",
         "SF1234567890",
     )
-    assert Notification.objects.filter(recipient=buyer.user, verb="order", target_id=order["id"]).count() == 1
+    # Paid, then shipped: every step of an order is told.
+    assert Notification.objects.filter(recipient=buyer.user, verb="order", target_id=order["id"]).count() == 2
 
     delivered = act(buyer, order["id"], "confirm").json()
     assert delivered["status"] == "delivered" and delivered["delivered_at"]
