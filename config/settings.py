@@ -317,6 +317,7 @@ FEED_TIMELINE_MAX = env.int("FEED_TIMELINE_MAX", default=800)  # note ids kept p
 # Authors with this many followers are not fanned out to; their followers pull their notes at read
 # time. Reads pull authors above half of it, so an author hovering at the line loses nothing.
 FEED_PULL_THRESHOLD = env.int("FEED_PULL_THRESHOLD", default=20_000)
+FEED_PULL_CACHE_SECONDS = env.int("FEED_PULL_CACHE_SECONDS", default=60)
 FEED_BACKFILL = env.int("FEED_BACKFILL", default=20)  # recent notes a new follow brings in
 FEED_AUTHOR_DIVERSITY = env.int("FEED_AUTHOR_DIVERSITY", default=2)  # notes per author per page
 FEED_DISCOVER_CANDIDATES = env.int("FEED_DISCOVER_CANDIDATES", default=200)

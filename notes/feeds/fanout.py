@@ -95,6 +95,7 @@ def follow_sync(*, follower_id: int, followee_id: int) -> None:
     """A follow started: back-fill the followee's recent notes (a pull author's are merged at read
     time anyway). It ended: remove them."""
     backend = timeline_backend()
+    backend.forget_pulled(follower_id)
     if not Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists():
         backend.remove_author(follower_id, followee_id)
         return
@@ -109,8 +110,9 @@ def block_sync(*, blocker_id: int, blocked_id: int) -> None:
     if not Block.objects.filter(blocker_id=blocker_id, blocked_id=blocked_id).exists():
         return
     backend = timeline_backend()
-    backend.remove_author(blocker_id, blocked_id)
-    backend.remove_author(blocked_id, blocker_id)
+    for user_id, other_id in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
+        backend.forget_pulled(user_id)
+        backend.remove_author(user_id, other_id)
 
 
 def timelines_rebuild(

@@ -16,10 +16,13 @@ new notes arrive above it or a follow back-fills older ones below it: pages neve
 
 Fan-out on write, pull on read. Publishing adds the note to each follower's timeline, unless its
 author has ``FEED_PULL_THRESHOLD`` followers or more: then only the outbox gets it, and a reader's
-page merges the outboxes of the pull authors they follow (one extra query for who they are, no
-extra Redis round trip: the outboxes are read in the same pipeline as the timeline). Reads pull
-authors above *half* the threshold, so an author who drops just below it keeps the notes that were
-never fanned out; the merge drops duplicates.
+page merges the outboxes of the pull authors they follow. Reads pull authors above *half* the
+threshold, so an author who drops just below it keeps the notes that were never fanned out; the
+merge drops duplicates. With Redis, who a reader pulls is remembered per reader (``pulled:<user>``,
+``FEED_PULL_CACHE_SECONDS``; forgotten when they follow, unfollow or block someone) and read in the
+timeline's round trip, so a page costs no query for it, and the outboxes one more round trip only
+for readers who follow pull authors. The half-threshold margin is also what makes remembering safe:
+an author would have to gain half the threshold in followers within that time to be missed.
 """
 
 from __future__ import annotations
@@ -195,6 +198,9 @@ class TimelineBackend:
             }
         )
 
+    def forget_pulled(self, user_id: int) -> None:
+        """``user_id``'s follows changed: who they pull must be looked up again (where it is kept)."""
+
     def outbox_add(self, entry: Entry) -> None:
         """Record a note in its author's outbox (what pull readers merge)."""
 
@@ -234,6 +240,12 @@ class RedisTimeline(TimelineBackend):
 
     def _out(self, author_id: int) -> str:
         return redisconn.key("out", author_id)
+
+    def _pulled(self, user_id: int) -> str:
+        return redisconn.key("pulled", user_id)
+
+    def forget_pulled(self, user_id: int) -> None:
+        redisconn.client().delete(self._pulled(user_id))
 
     def _add(self, pipe, name: str, members: dict[str, int]) -> None:
         pipe.zadd(name, members)
@@ -284,6 +296,9 @@ class RedisTimeline(TimelineBackend):
 
     def replace(self, timelines: dict[int, list[Entry]]) -> None:
         self._replace({self._tl(user_id): entries for user_id, entries in timelines.items()})
+        client = redisconn.client()
+        for chunk in _chunks(timelines, 500):  # who they pull is looked up again too
+            client.delete(*(self._pulled(user_id) for user_id in chunk))
 
     def drop_others(self, *, user_ids: set[int], author_ids: set[int]) -> None:
         client = redisconn.client()
@@ -306,15 +321,26 @@ class RedisTimeline(TimelineBackend):
         self._replace({self._out(author_id): entries for author_id, entries in outboxes.items()})
 
     def page(self, *, user_id: int, cursor: tuple[int, int] | None, limit: int) -> list[Entry]:
-        pulled = pulled_author_ids(user_id)
         # Exclusive upper bound: every member below the cursor's key (the cursor's own member is
         # longer than its key, hence above it).
         high = f"({_prefix(cursor)}" if cursor else "+"
-        pipe = redisconn.client().pipeline(transaction=False)
-        for name in [self._tl(user_id), *(self._out(author_id) for author_id in pulled)]:
-            pipe.zrevrangebylex(name, high, "-", start=0, num=limit)
-        sources = [(Entry.from_member(member) for member in members) for members in pipe.execute()]
-        return merge(*sources, limit=limit)
+        client = redisconn.client()
+        pipe = client.pipeline(transaction=False)
+        pipe.get(self._pulled(user_id))
+        pipe.zrevrangebylex(self._tl(user_id), high, "-", start=0, num=limit)
+        remembered, own = pipe.execute()
+        if remembered is None:
+            pulled = pulled_author_ids(user_id)
+        else:
+            pulled = [int(author_id) for author_id in remembered.split(",") if author_id]
+        pipe = client.pipeline(transaction=False)
+        for author_id in pulled:
+            pipe.zrevrangebylex(self._out(author_id), high, "-", start=0, num=limit)
+        if remembered is None:
+            pipe.set(self._pulled(user_id), ",".join(map(str, pulled)), ex=settings.FEED_PULL_CACHE_SECONDS)
+        outboxes = pipe.execute()[: len(pulled)] if len(pipe) else []
+        sources = [own, *outboxes]
+        return merge(*((Entry.from_member(member) for member in members) for members in sources), limit=limit)
 
 
 class DatabaseTimeline(TimelineBackend):
