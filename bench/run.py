@@ -367,6 +367,9 @@ class Runner:
                     row.note = endpoint.pending_reason or "n/a (not wired into the harness yet)"
                     self.rows.append(row)
                     continue
+                waited = stack.wait_worker_idle(self.worker, redis)
+                if waited > 1:
+                    say(f"  (waited {waited:.0f} s for the worker to finish the last endpoint's tasks)")
                 say(f"measuring {endpoint.name} ({endpoint.title})")
                 started = time.monotonic()
                 try:

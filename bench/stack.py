@@ -288,6 +288,21 @@ def celery_worker(env: dict[str, str], log_dir: Path, concurrency: int = 2) -> P
     return Process("worker", command, env, log_dir / "worker.log")
 
 
+def wait_worker_idle(process: Process, broker, seconds: float = 120) -> float:
+    """Wait until the worker has drained its queue and stopped using CPU (two quiet looks 0.3 s
+    apart), so one endpoint's tasks (each signed-in search records its query) do not load the
+    machine while the next endpoint is measured. Returns
+    the seconds waited; gives up quietly after ``seconds``."""
+    started = time.monotonic()
+    before, quiet = cpu_seconds(process.pids()), 0
+    while quiet < 2 and time.monotonic() - started < seconds:
+        time.sleep(0.3)
+        now = cpu_seconds(process.pids())
+        quiet = quiet + 1 if broker.llen("celery") == 0 and now - before < 0.02 else 0
+        before = now
+    return time.monotonic() - started
+
+
 def wait_worker(process: Process, seconds: float = 60) -> None:
     def ready() -> bool:
         if not process.alive():
