@@ -112,7 +112,8 @@ def order_checkout(
     """Turn ``items`` (the whole cart when None) into one pending order per store.
 
     Each SKU is listed once (its quantity is what the per-order limit and the stock reservation
-    check); a line's ``source_note`` is credited only when the buyer may see that note. Prices are
+    check); a line's ``source_note`` is credited only when the buyer may see that note and did not
+    write it. Prices are
     today's; a client that shows a total passes it as ``expected_total`` and gets a 409
     ``price_changed`` if it moved. Bought cart items leave the cart.
     """
@@ -144,10 +145,12 @@ def order_checkout(
         )
     _reserve(items, skus)
     # Attribution never blocks a purchase: a note that is gone, or that the buyer may not see (any
-    # more: made private, hidden, the author blocked them), is simply not credited.
+    # more: made private, hidden, the author blocked them), is simply not credited; nor is the
+    # buyer's own (buying through it is not a sale it drove, and would let authors inflate it).
     notes = set(
         Note.objects.visible_to(buyer)
         .filter(pk__in={i.source_note_id for i in items} - {None})
+        .exclude(author=buyer)
         .values_list("pk", flat=True)
     )
 

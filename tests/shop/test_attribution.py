@@ -146,12 +146,12 @@ def test_my_attributed_notes_and_their_query_budget(client_for, django_assert_ma
     assert (seen[0]["orders"], seen[0]["units"], seen[0]["revenue"]) == (1, 22, "220.00")
 
 
-def test_checkout_credits_only_notes_the_buyer_may_see(client_for, user):
+def test_checkout_credits_only_notes_of_others_the_buyer_may_see(client_for, user):
     sku = SKUFactory(price=Decimal("50.00"), stock=20)
     buyer = buyer_with_address(client_for, user)
     followed = NoteFactory(visibility=Visibility.FOLLOWERS)
     FollowFactory(follower=user, followee=followed.author)
-    seen = [live_note(), followed, NoteFactory(author=user, visibility=Visibility.PRIVATE)]  # own note
+    seen = [live_note(), followed]
     blocked = NoteFactory()
     BlockFactory(blocker=blocked.author, blocked=user)
     unseen = [
@@ -161,6 +161,8 @@ def test_checkout_credits_only_notes_the_buyer_may_see(client_for, user):
         NoteFactory(status=NoteStatus.DRAFT),
         NoteFactory(deleted_at=timezone.now()),
         blocked,
+        NoteFactory(author=user),  # buying through your own note is not a sale it drove
+        NoteFactory(author=user, visibility=Visibility.PRIVATE),
     ]
     credited = []
     for note_id in [n.pk for n in seen + unseen] + [987654]:
