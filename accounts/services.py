@@ -151,9 +151,14 @@ def user_update_profile(*, user: User, data: dict, avatar=None) -> User:
 def user_set_active(*, user: User, active: bool) -> None:
     """Deactivate (moderation) or reactivate an account. A deactivated user's access tokens stop
     working at once (the API's authentication checks) and they vanish from every list
-    (``visible_to``); their rows stay, so reactivating restores everything."""
+    (``visible_to``); their rows stay, so reactivating restores everything. Sends
+    ``profile_changed`` (``is_active``) after commit: their reviews stop or start counting again."""
     User.objects.filter(pk=user.pk).update(is_active=active)
     user.is_active = active
+    user_id = user.pk
+    transaction.on_commit(
+        lambda: signals.profile_changed.send(sender=User, user_id=user_id, fields=["is_active"])
+    )
 
 
 def _avatar_store(*, user: User, upload) -> None:

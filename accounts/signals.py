@@ -12,5 +12,6 @@ follow_changed = Signal()
 block_created = Signal()
 
 #: ``user_id`` changed the profile ``fields`` (nickname, bio...) through ``user_update_profile``,
-#: which writes with ``update()`` and so sends no ``post_save``.
+#: or a moderator changed ``is_active`` (``user_set_active``): both write with ``update()`` and so
+#: send no ``post_save``.
 profile_changed = Signal()

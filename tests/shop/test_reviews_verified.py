@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.services import user_set_active
 from notes.models import Note
 from shop.models import OrderLine, Product
 from tests.factories import UserFactory
@@ -164,6 +165,22 @@ def test_a_review_that_stops_being_one_leaves_its_product_uncounted(buyer, sku):
     assert plain.status_code == 200, plain.content
     assert plain.json()["rating"] is None
     assert review_counts(sku) == [0]
+
+
+def test_a_deactivated_authors_reviews_stop_counting_and_count_again_when_reactivated(
+    buyer, brand, sku, anon_client, django_capture_on_commit_callbacks
+):
+    delivered_order(buyer, brand, sku)
+    write_review(buyer, sku, rating=5)
+    other = SKUFactory()
+    write_review(buyer, other, rating=2)
+    assert review_counts(sku, other) == [1, 1]
+    for active, counts, verified in ((False, [0, 0], (0, None, 0)), (True, [1, 1], (1, 5.0, 1))):
+        with django_capture_on_commit_callbacks(execute=True):
+            user_set_active(user=buyer.user, active=active)
+        assert review_counts(sku, other) == counts
+        figures, rating, count = verified_ratings(anon_client, sku)
+        assert (figures["count"], rating, count) == verified
 
 
 def test_moving_a_verified_review_away_and_back_keeps_every_figure_exact(buyer, brand, sku):
