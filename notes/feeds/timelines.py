@@ -52,6 +52,7 @@ FEEDABLE_VISIBILITY = (Visibility.PUBLIC, Visibility.FOLLOWERS)
 CHUNK = 1000
 # Pre-framed RESP pieces for bulk rebuilds (see ``redisconn.execute_packed``).
 DEL, ZADD = b"$3\r\nDEL\r\n", b"$4\r\nZADD\r\n"
+ZREMRANGEBYRANK = b"$15\r\nZREMRANGEBYRANK\r\n"
 SCORE_ZERO = b"$1\r\n0\r\n"  # every timeline member's score (they are ordered by the member)
 
 
@@ -252,12 +253,18 @@ class RedisTimeline(TimelineBackend):
         pipe.zremrangebyrank(name, 0, -(settings.FEED_TIMELINE_MAX + 1))
 
     def fanout(self, entry: Entry, user_ids: Iterable[int]) -> int:
-        client, member, count = redisconn.client(), {entry.member(): 0}, 0
+        # Framed once, like a rebuild: only the key differs between followers, and redis-py packing
+        # two commands per follower cost more than the round trips (10k followers: ~0.3 s).
+        member = self._frame(entry)
+        trim = redisconn.bulk_string(b"0") + redisconn.bulk_string(b"%d" % -(settings.FEED_TIMELINE_MAX + 1))
+        count = 0
         for chunk in _chunks(user_ids):
-            pipe = client.pipeline(transaction=False)
+            commands = []
             for user_id in chunk:
-                self._add(pipe, self._tl(user_id), member)
-            pipe.execute()
+                key = redisconn.bulk_string(self._tl(user_id).encode())
+                commands.append(redisconn.resp(ZADD, key, member, count=4))
+                commands.append(redisconn.resp(ZREMRANGEBYRANK, key, trim, count=4))
+            redisconn.execute_packed(commands, transaction=False)
             count += len(chunk)
         return count
 
