@@ -164,8 +164,8 @@ class CollectedNoteOut(NoteCardLeanOut):
         fields = [*NoteCardOut.Meta.fields, "collected_at"]
 
     def to_representation(self, note: dict) -> dict:
-        collected_at = self.fields["collected_at"].to_representation(note["collected_at"])
-        return {**self.card(note), "collected_at": collected_at}
+        # Not through ``self.fields``: asking for one field builds all of them (~0.3 ms a page).
+        return {**self.card(note), "collected_at": datetime_out(note["collected_at"])}
 
 
 # --- Pagination ----------------------------------------------------------------------------------
