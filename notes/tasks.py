@@ -98,16 +98,6 @@ def search_index_store(store_id: int) -> int:
     return sum(indexing.index_products(ids[i : i + 500]) for i in range(0, len(ids), 500))
 
 
-@shared_task(acks_late=True, soft_time_limit=30, time_limit=40)
-def search_record(user_id: int, query: str, found: bool, searched_at: str) -> None:
-    """Record a signed-in user's search (history + hot count) off the request (idempotent)."""
-    from datetime import datetime
-
-    from notes.search import services
-
-    services.search_record(user_id=user_id, query=query, found=found, now=datetime.fromisoformat(searched_at))
-
-
 @shared_task(soft_time_limit=30, time_limit=40)
 def trending_count_note(note_id: int) -> bool:
     """Count the topics of a note that went live in public. Counted once per note (a key remembers

@@ -132,7 +132,7 @@ class SearchView(APIView):
             queryset = selectors.search(type=type_, query=query, sort=sort, viewer=request.user)
             page = paginator.paginate_queryset(queryset, request, view=self)
         if request.user.is_authenticated and paginator.cursor_query_param not in request.query_params:
-            search_services.search_record_later(user_id=request.user.pk, query=query, found=bool(page))
+            search_services.search_record(user_id=request.user.pk, query=query, found=bool(page))
         results = RESULT_SERIALIZERS[type_](page, many=True, context={"request": request}).data
         return Response(
             {

@@ -1,16 +1,15 @@
-"""Writes of search: recording a search (history + hot count), now or off the request, and
-clearing history."""
+"""Writes of search: recording a search (history + hot count) and clearing history."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
+from django.db import connection
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from accounts.models import User
-from notes import tasks
 from notes.models import SearchHistory
 from notes.search import trending
 from notes.search.segmentation import MAX_QUERY_LENGTH, normalize
@@ -18,29 +17,26 @@ from notes.search.segmentation import MAX_QUERY_LENGTH, normalize
 logger = logging.getLogger(__name__)
 
 
-def search_record_later(*, user_id: int, query: str, found: bool) -> None:
-    """Record a search off the request: the Celery task ``search_record`` runs :func:`search_record`
-    (the search request itself writes nothing)."""
-    tasks.search_record.delay(user_id, query, found, timezone.now().isoformat())
+_REMEMBER = (
+    f"INSERT INTO {SearchHistory._meta.db_table} (user_id, query, searched_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (user_id, query) DO UPDATE SET searched_at = excluded.searched_at"
+)
 
 
 def search_record(*, user_id: int, query: str, found: bool, now: datetime | None = None) -> None:
-    """A signed-in user searched ``query`` (first page only: paging is not searching again). Run by
-    a Celery task, off the search request; idempotent (an upsert, and a count keyed per user).
+    """A signed-in user searched ``query`` (first page only: paging is not searching again).
 
     The query goes to the top of their history (one upsert) and, when it found something, counts
-    for the hot searches (a query nobody finds anything for is not "hot", whatever a script sends).
+    for the hot searches (a query nobody finds anything for is not "hot", whatever a script sends;
+    one script call with Redis). Done in the search request: both together cost less than
+    publishing a Celery task to do them (0.8 ms of CPU here, and the worker's own).
     """
     text = normalize(query)[:MAX_QUERY_LENGTH]
     if not text:
         return
     now = now or timezone.now()
-    SearchHistory.objects.bulk_create(
-        [SearchHistory(user_id=user_id, query=text, searched_at=now)],
-        update_conflicts=True,
-        unique_fields=["user", "query"],
-        update_fields=["searched_at"],
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_REMEMBER, [user_id, text, connection.ops.adapt_datetimefield_value(now)])
     if found:
         try:
             trending.count_query(user_id=user_id, query=text, now=now)
