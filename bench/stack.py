@@ -290,9 +290,9 @@ def celery_worker(env: dict[str, str], log_dir: Path, concurrency: int = 2) -> P
 
 def wait_worker_idle(process: Process, broker, seconds: float = 120) -> float:
     """Wait until the worker has drained its queue and stopped using CPU (two quiet looks 0.3 s
-    apart), so one endpoint's tasks (each signed-in search records its query) do not load the
-    machine while the next endpoint is measured. Returns
-    the seconds waited; gives up quietly after ``seconds``."""
+    apart), so one endpoint's tasks (a publish fans out, an upload is processed) do not load the
+    machine while the next endpoint is measured. Returns the seconds waited; gives up quietly
+    after ``seconds``."""
     started = time.monotonic()
     before, quiet = cpu_seconds(process.pids()), 0
     while quiet < 2 and time.monotonic() - started < seconds:
