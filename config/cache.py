@@ -25,3 +25,8 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def client(self):
+        """The ``redis.Redis`` of the primary server, for commands the cache API does not have
+        (the throttles' sorted sets); keys made with ``make_and_validate_key``."""
+        return self._cache.get_client(write=True)

@@ -37,7 +37,7 @@ class RedisSlidingLog(SimpleRateThrottle):
             return True
         self.now = self.timer()
         name, member = backend.make_and_validate_key(self.key), f"{self.now!r}:{uuid.uuid4().hex}"
-        client = backend._cache.get_client(write=True)
+        client = backend.client()
         pipe = client.pipeline()  # MULTI ... EXEC
         pipe.zremrangebyscore(name, "-inf", self.now - self.duration)
         pipe.zadd(name, {member: self.now})

@@ -11,6 +11,7 @@ def test_the_redis_cache_builds_its_client_once_and_still_reads_and_writes():
     client = cache._cache.get_client(write=True)
     assert cache._cache.get_client() is client
     assert cache._cache.get_client(write=False) is client
+    assert cache.client() is client
     cache.set("answer", {"n": 42}, 30)
     assert cache.get("answer") == {"n": 42}
     assert cache.add("counter", 1, 30)
