@@ -6,7 +6,9 @@ followers-only, blocked, hidden or deleted note; at worst a page comes out a lit
 cursor still moves past what was skipped.
 
 Query budgets (the JWT user load included), at any page size: following <= 4 SQL with the database
-backend (user, timeline, pull authors' notes, cards) and 3 SQL + 1 Redis round trip with Redis;
+backend (user, timeline, pull authors' notes, cards) and 2 SQL (user, cards) + 1 Redis round trip
+with Redis (+1 round trip for a reader who follows pull authors, +1 query when who they pull is no
+longer remembered);
 discover <= 4 SQL (user, profile, candidates as cards, seen) with the database and 3 SQL + 2 round
 trips with Redis; nearby 3 SQL.
 """

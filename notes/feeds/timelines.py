@@ -344,7 +344,8 @@ class RedisTimeline(TimelineBackend):
         for author_id in pulled:
             pipe.zrevrangebylex(self._out(author_id), high, "-", start=0, num=limit)
         if remembered is None:
-            pipe.set(self._pulled(user_id), ",".join(map(str, pulled)), ex=settings.FEED_PULL_CACHE_SECONDS)
+            remember = max(1, settings.FEED_PULL_CACHE_SECONDS)  # Redis refuses an expiry of 0
+            pipe.set(self._pulled(user_id), ",".join(map(str, pulled)), ex=remember)
         outboxes = pipe.execute()[: len(pulled)] if len(pipe) else []
         sources = [own, *outboxes]
         return merge(*((Entry.from_member(member) for member in members) for members in sources), limit=limit)

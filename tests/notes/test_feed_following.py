@@ -215,6 +215,15 @@ def test_following_a_pull_author_shows_their_notes_at_the_next_read(committed, c
     assert ids(api.get(FEED)) == theirs
 
 
+def test_a_pull_cache_time_of_zero_still_serves_pages(people, committed, client_for, settings):
+    settings.FEED_PULL_CACHE_SECONDS = 0  # remembered for the shortest time Redis allows
+    reader, bob, *_ = people
+    with committed():
+        follow(reader, bob)
+        note = publish(bob)
+    assert ids(client_for(reader).get(FEED)) == [note.pk]
+
+
 def test_cursor_pages_never_repeat_or_skip_while_notes_arrive(committed, client_for, settings):
     settings.FEED_BACKFILL = 10
     writers, fans, notes = _world(committed, authors=3, notes_each=5, readers=1)
