@@ -113,9 +113,8 @@ def order_checkout(
 
     Each SKU is listed once (its quantity is what the per-order limit and the stock reservation
     check); a line's ``source_note`` is credited only when the buyer may see that note and did not
-    write it. Prices are
-    today's; a client that shows a total passes it as ``expected_total`` and gets a 409
-    ``price_changed`` if it moved. Bought cart items leave the cart.
+    write it. Prices are today's; a client that shows a total passes it as ``expected_total`` and
+    gets a 409 ``price_changed`` if it moved. Bought cart items leave the cart.
     """
     address = _address(buyer, address_id)
     from_cart = items is None
