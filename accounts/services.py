@@ -60,14 +60,26 @@ def _bump(counters: dict[int, dict[str, int]]) -> None:
             User.objects.filter(pk=user_id).update(**deltas)
 
 
-_NOTIFY = (
-    f"INSERT INTO {Notification._meta.db_table} "
-    "(recipient_id, actor_id, verb, target_type, target_id, text, created_at) "
-    "SELECT %s, %s, %s, %s, %s, '', %s "
-    f"WHERE NOT EXISTS (SELECT 1 FROM {Block._meta.db_table} "
-    "WHERE (blocker_id = %s AND blocked_id = %s) OR (blocker_id = %s AND blocked_id = %s)) "
-    "ON CONFLICT DO NOTHING"
-)
+def notify_sql(*, recipient: str, source: str = "") -> str:
+    """The statement :func:`notify` runs, for one notice to ``recipient`` (an SQL expression: a
+    placeholder, or a column of ``source``, the ``FROM`` clause of a larger statement).
+
+    Named parameters: ``actor``, ``verb``, ``target_type``, ``target_id``, ``now``. Nothing is
+    written when the recipient is the actor or either blocked the other; a repeat is dropped by the
+    unique constraint."""
+    blocks = (
+        f"SELECT 1 FROM {Block._meta.db_table} WHERE (blocker_id = %(actor)s AND blocked_id = {recipient}) "
+        f"OR (blocker_id = {recipient} AND blocked_id = %(actor)s)"
+    )
+    return (
+        f"INSERT INTO {Notification._meta.db_table} "
+        "(recipient_id, actor_id, verb, target_type, target_id, text, created_at) "
+        f"SELECT {recipient}, %(actor)s, %(verb)s, %(target_type)s, %(target_id)s, '', %(now)s {source} "
+        f"WHERE {recipient} <> %(actor)s AND NOT EXISTS ({blocks}) ON CONFLICT DO NOTHING"
+    )
+
+
+_NOTIFY = notify_sql(recipient="%(recipient)s")
 
 
 def notify(
@@ -89,12 +101,9 @@ def notify(
     if actor_id == recipient_id:
         return
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = {"actor": actor_id, "verb": verb, "target_type": target_type, "target_id": target_id, "now": now}
     with connection.cursor() as cursor:
-        cursor.execute(
-            _NOTIFY,
-            [recipient_id, actor_id, verb, target_type, target_id, now]
-            + [actor_id, recipient_id, recipient_id, actor_id],
-        )
+        cursor.execute(_NOTIFY, {**params, "recipient": recipient_id})
 
 
 def _lock_pair(a: User, b: User) -> None:

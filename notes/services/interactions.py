@@ -18,13 +18,14 @@ notification are written, for the last statements of the transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.choices import NotificationVerb
 from accounts.models import User
-from accounts.services import notify
+from accounts.services import notify, notify_sql
 from config.errors import Conflict, NotFound
 from notes.models import Board, Note, NoteCollect, NoteLike, NoteShare
 
@@ -106,10 +107,119 @@ def _notify(note: Note, actor: User, verb: str) -> None:
     notify(recipient_id=note.author_id, actor_id=actor.pk, verb=verb, target_type="note", target_id=note.pk)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class _Toggle:
+    """A like or collect toggle written as one PostgreSQL statement (:func:`_at_once`).
+
+    ``row`` inserts or deletes the (user, note) row (named parameters ``actor``, ``note``, ``now``
+    and, for a chosen board, ``board``) and returns it (a collect's with its ``board_id``). Only
+    when it changed something do the note's ``field`` move by ``delta``, its author's
+    ``like_collect_count`` with it and the board's ``note_count`` (``board``), and the author get a
+    ``verb`` notice (``accounts.services``' rule: not for their own action, nor across a block)."""
+
+    row: str
+    field: str
+    delta: int
+    verb: str = ""
+    board: bool = False
+
+    @cached_property
+    def sql(self) -> str:
+        """Each statement of a data-modifying ``WITH`` runs once, on one snapshot. The final
+        ``SELECT`` reads ``author``, which reads ``note``, whose condition reads ``changed``, so the
+        rows are locked in the module's order (row, note, author); statements nobody reads (the
+        notice, the board) run after it. It returns the note's new counter (NULL when nothing
+        changed) and its counter before the statement (NULL when the note row is gone)."""
+        field, delta = self.field, self.delta
+        assert field in COUNTERS
+        parts = [
+            f"changed AS ({self.row})",
+            f"note AS (UPDATE {_NOTES} SET {field} = {field} + {delta} "
+            f"WHERE id = %(note)s AND EXISTS (SELECT 1 FROM changed) RETURNING {field} AS count, author_id)",
+            f"author AS (UPDATE {_USERS} SET like_collect_count = like_collect_count + {delta} "
+            f"FROM note WHERE {_USERS}.id = note.author_id RETURNING note.count)",
+        ]
+        if self.verb:
+            parts.append(f"notice AS ({notify_sql(recipient='note.author_id', source='FROM note')})")
+        if self.board:
+            parts.append(
+                f"board AS (UPDATE {_BOARDS} SET note_count = note_count + {delta} "
+                f"FROM changed WHERE {_BOARDS}.id = changed.board_id)"
+            )
+        return (
+            f"WITH {', '.join(parts)} "
+            f"SELECT (SELECT count FROM author), (SELECT {field} FROM {_NOTES} WHERE id = %(note)s)"
+        )
+
+
+_LIKE = _Toggle(
+    f"INSERT INTO {_LIKES} (user_id, note_id, created_at) VALUES (%(actor)s, %(note)s, %(now)s) "
+    "ON CONFLICT (user_id, note_id) DO NOTHING RETURNING note_id",
+    "like_count",
+    1,
+    verb=NotificationVerb.LIKE,
+)
+_UNLIKE = _Toggle(
+    f"DELETE FROM {_LIKES} WHERE user_id = %(actor)s AND note_id = %(note)s RETURNING note_id",
+    "like_count",
+    -1,
+)
+_COLLECT_ROW = (
+    f"INSERT INTO {_COLLECTS} (user_id, note_id, board_id, created_at) "
+    f"SELECT %(actor)s, %(note)s, id, %(now)s FROM {_BOARDS} WHERE owner_id = %(actor)s AND {{board}} "
+    "ON CONFLICT (user_id, note_id) DO NOTHING RETURNING board_id"
+)
+_COLLECT_INTO = _Toggle(
+    _COLLECT_ROW.format(board="id = %(board)s"), "collect_count", 1, verb=NotificationVerb.COLLECT, board=True
+)
+#: Nothing is inserted while the user has no default board yet: the steps make it.
+_COLLECT_DEFAULT = _Toggle(
+    _COLLECT_ROW.format(board="is_default"), "collect_count", 1, verb=NotificationVerb.COLLECT, board=True
+)
+_UNCOLLECT = _Toggle(
+    f"DELETE FROM {_COLLECTS} WHERE user_id = %(actor)s AND note_id = %(note)s RETURNING board_id",
+    "collect_count",
+    -1,
+    board=True,
+)
+
+
+def _at_once_here() -> bool:
+    """Whether toggles are one statement here: PostgreSQL (SQLite has no data-modifying ``WITH``;
+    there they are the same steps in one transaction).
+
+    One statement commits on its own, so it saves the round trips of ``BEGIN``, ``COMMIT`` and each
+    step, and a popular note's row is locked only while the server finishes the statement, never
+    while the app sends the next one (BENCH.md B5: 8 writers on one note)."""
+    return connection.vendor == "postgresql"
+
+
+def _at_once(toggle: _Toggle, note: Note, user: User, **params) -> ToggleResult:
+    """Run ``toggle`` for ``user`` on ``note``; ``params`` are the row statement's others."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params |= {"actor": user.pk, "note": note.pk, "now": now}
+    if toggle.verb:
+        params |= {"verb": toggle.verb, "target_type": "note", "target_id": note.pk}
+    try:
+        _, (count, before) = _execute(toggle.sql, params)
+    except IntegrityError as error:  # the note (or the user) was deleted after it was looked up
+        raise Note.DoesNotExist("No such note.") from error
+    if before is None:
+        raise Note.DoesNotExist("No such note.")
+    changed = count is not None
+    return ToggleResult(active=toggle.delta > 0, changed=changed, count=count if changed else before)
+
+
 def note_like(*, note: Note, user: User) -> ToggleResult:
     """Liking twice leaves one row and one increment. ``note`` needs only ``pk`` and ``author_id``
     (``notes.selectors.note_get_for_toggle``)."""
+    if _at_once_here():
+        return _at_once(_LIKE, note, user)
+    return _like_in_steps(note=note, user=user)
+
+
+@transaction.atomic
+def _like_in_steps(*, note: Note, user: User) -> ToggleResult:
     created = _insert_once(_LIKES, note_id=note.pk, user_id=user.pk)
     if created:
         _notify(note, user, NotificationVerb.LIKE)
@@ -119,8 +229,14 @@ def note_like(*, note: Note, user: User) -> ToggleResult:
     return ToggleResult(active=True, changed=created, count=count)
 
 
-@transaction.atomic
 def note_unlike(*, note: Note, user: User) -> ToggleResult:
+    if _at_once_here():
+        return _at_once(_UNLIKE, note, user)
+    return _unlike_in_steps(note=note, user=user)
+
+
+@transaction.atomic
+def _unlike_in_steps(*, note: Note, user: User) -> ToggleResult:
     deleted, _ = _execute(f"DELETE FROM {_LIKES} WHERE user_id = %s AND note_id = %s", [user.pk, note.pk])
     count = _bump_engagement(note, "like_count", -1) if deleted else _count(note, "like_count")
     return ToggleResult(active=False, changed=bool(deleted), count=count)
@@ -151,13 +267,24 @@ def _default_board_id(user: User) -> int:
     return row[0] if row is not None else board_default(user=user).pk
 
 
-@transaction.atomic
 def note_collect(*, note: Note, user: User, board: Board | None = None) -> ToggleResult:
     """Collect into ``board`` (default board when omitted). Collecting again into another board
     moves the note there; counts on the note change only on the first collect. ``note`` needs only
     ``pk`` and ``author_id``."""
     if board is not None and board.owner_id != user.pk:
         raise NotFound("No such board.")
+    if _at_once_here():
+        # A new collect into a board that exists is one statement; a move (the note is collected
+        # already) or a first default board takes the steps.
+        toggle = _COLLECT_INTO if board is not None else _COLLECT_DEFAULT
+        result = _at_once(toggle, note, user, board=board.pk if board is not None else None)
+        if result.changed:
+            return result
+    return _collect_in_steps(note=note, user=user, board=board)
+
+
+@transaction.atomic
+def _collect_in_steps(*, note: Note, user: User, board: Board | None) -> ToggleResult:
     board_id = board.pk if board is not None else _default_board_id(user)
     for _ in range(COLLECT_ATTEMPTS):
         if _insert_once(_COLLECTS, note_id=note.pk, user_id=user.pk, board_id=board_id):
@@ -181,8 +308,14 @@ def note_collect(*, note: Note, user: User, board: Board | None = None) -> Toggl
     return ToggleResult(active=True, changed=changed, count=_count(note, "collect_count"))
 
 
-@transaction.atomic
 def note_uncollect(*, note: Note, user: User) -> ToggleResult:
+    if _at_once_here():
+        return _at_once(_UNCOLLECT, note, user)
+    return _uncollect_in_steps(note=note, user=user)
+
+
+@transaction.atomic
+def _uncollect_in_steps(*, note: Note, user: User) -> ToggleResult:
     _, row = _execute(
         f"DELETE FROM {_COLLECTS} WHERE user_id = %s AND note_id = %s RETURNING board_id", [user.pk, note.pk]
     )

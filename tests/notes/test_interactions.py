@@ -241,3 +241,32 @@ def test_a_collect_whose_existing_row_vanishes_before_the_lock_inserts_again(mon
     assert NoteCollect.objects.get(note=note, user=owner).board_id == new_board.pk
     assert Board.objects.get(pk=new_board.pk).note_count == 1
     assert User.objects.get(pk=author.pk).like_collect_count == 1
+
+
+@pytest.mark.django_db
+def test_toggles_notify_the_author_but_never_oneself_nor_across_a_block():
+    author, fan, blocked, blocker = UserFactory.create_batch(4)
+    note = NoteFactory(author=author)
+    BlockFactory(blocker=author, blocked=blocked)
+    BlockFactory(blocker=blocker, blocked=author)
+    for user in (fan, blocked, blocker, author):
+        interactions.note_like(note=note, user=user)
+        interactions.note_collect(note=note, user=user)
+    assert sorted(Notification.objects.values_list("recipient", "actor", "verb", "target_id")) == [
+        (author.pk, fan.pk, "collect", note.pk),
+        (author.pk, fan.pk, "like", note.pk),
+    ]
+    note = fresh(note)  # every toggle counted, whoever was told
+    assert (note.like_count, note.collect_count, fresh(author).like_collect_count) == (4, 4, 8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_toggle_on_a_note_deleted_after_its_lookup_writes_nothing():
+    author, fan = UserFactory(), UserFactory()
+    gone = Note(pk=987654, author_id=author.pk)  # as the view had loaded it, before the row went
+    for toggle in (interactions.note_like, interactions.note_collect):
+        with pytest.raises(Note.DoesNotExist):
+            toggle(note=gone, user=fan)
+    assert not NoteLike.objects.exists() and not NoteCollect.objects.exists()
+    assert not Notification.objects.exists()
+    assert fresh(author).like_collect_count == 0
