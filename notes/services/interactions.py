@@ -7,7 +7,8 @@ These run on every like and collect (BENCH.md B5), so the statements are written
 built by the ORM, whose compiling costs more than the round trip: ``INSERT ... ON CONFLICT DO
 NOTHING`` tells by its row count whether the row was new without the savepoint that catching an
 ``IntegrityError`` needs, and ``UPDATE``/``DELETE ... RETURNING`` hand back the new counter and the
-deleted row's board without another query. Both forms run on PostgreSQL and SQLite 3.35+.
+deleted row's board without another query. Both forms run on PostgreSQL and SQLite 3.35+. On
+PostgreSQL a like or collect toggle is all these steps as one statement (:class:`_Toggle`).
 
 Row locks are taken in the order like or collect row -> note -> note author -> board, as
 ``notes.services.boards.board_delete`` does, so concurrent toggles and board deletions cannot
