@@ -56,7 +56,8 @@ def execute_packed(commands: list[bytes], *, transaction: bool = True) -> list:
     connection = pool.get_connection()
     try:
         framed = [b"*1\r\n$5\r\nMULTI\r\n", *commands, b"*1\r\n$4\r\nEXEC\r\n"] if transaction else commands
-        connection.send_packed_command(framed)
+        # One buffer: redis-py makes one ``sendall`` (a system call) per item of a list.
+        connection.send_packed_command([b"".join(framed)])
         replies = [connection.read_response() for _ in framed]
     except BaseException:
         connection.disconnect()  # its state is unknown now
