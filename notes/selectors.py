@@ -82,8 +82,13 @@ def _cards_by_id(viewer_id: int | None, note_ids: list[int], *, following_only: 
 
 
 _CARDS = PreparedQuery(_cards_by_id)
-_AUTHOR_CARDS = KeysetQuery(lambda viewer_id, author_id: _card_values(viewer_id, author_id=author_id))
-_TOPIC_CARDS = KeysetQuery(lambda viewer_id, topic_id: _card_values(viewer_id, notetopic__topic_id=topic_id))
+# Planned per call: how many notes the author or topic has decides the plan (``PreparedQuery``).
+_AUTHOR_CARDS = KeysetQuery(
+    lambda viewer_id, author_id: _card_values(viewer_id, author_id=author_id), plan_per_call=True
+)
+_TOPIC_CARDS = KeysetQuery(
+    lambda viewer_id, topic_id: _card_values(viewer_id, notetopic__topic_id=topic_id), plan_per_call=True
+)
 
 
 def note_cards(

@@ -32,10 +32,8 @@ def _clear_cache():
     cache.clear()
 
 
-def requires_postgres():
-    return pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="real row-level concurrency needs PostgreSQL"
-    )
+def requires_postgres(reason: str = "real row-level concurrency needs PostgreSQL"):
+    return pytest.mark.skipif(connection.vendor != "postgresql", reason=reason)
 
 
 def login(client: APIClient, username: str, password: str = PASSWORD) -> dict:

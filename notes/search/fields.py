@@ -35,4 +35,8 @@ class Matches(Lookup):
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} @@ ({rhs})::tsquery", [*lhs_params, *rhs_params]
+        # The query in a sub-select: the planner then estimates every query alike, so a prepared
+        # statement gets a generic plan (planned once per connection, not on every call: 1.3 ms of a
+        # search's 3) instead of custom plans because queries of two words look cheaper than one.
+        # The GIN index still answers it (the sub-select's value is known before the scan starts).
+        return f"{lhs} @@ (SELECT ({rhs})::tsquery)", [*lhs_params, *rhs_params]

@@ -8,16 +8,19 @@ import base64
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.test import RequestFactory
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Follow
+from accounts.selectors import viewer_from_id
 from config import db as config_db
 from config.db import PreparedQuery
 from notes.api.serializers import NoteCardOut, note_card
 from notes.choices import MediaStatus, Visibility
 from notes.models import Note, NoteCollect, NoteLike
 from notes.selectors import note_cards, notes_for_cards
+from tests.conftest import requires_postgres
 from tests.factories.accounts import BlockFactory, FollowFactory, UserFactory
 from tests.factories.notes import BoardFactory, NoteFactory
 from tests.helpers import pages_by_link
@@ -207,3 +210,38 @@ def test_prepared_query_keeps_a_bounded_number_of_shapes(world, monkeypatch):
         assert {row["id"] for row in query.rows(ids[:size])} == set(ids[:size])
     assert len(query._compiled) == 3
     assert {row["id"] for row in query.rows(ids[:1])} == {ids[0]}  # an evicted shape compiles again
+
+
+@requires_postgres("PostgreSQL's plans")
+def test_on_postgresql_constants_are_written_into_the_sql_and_run_time_values_stay_parameters(world):
+    """So that PostgreSQL can plan the statement once (``_constants_inlined``): the statuses,
+    visibilities and ``EXISTS``' ``1`` become literals (a ``%`` in one escaped), the viewer's id
+    stays a parameter, and the rows are the queryset's."""
+    viewer, notes = world
+    titled = NoteFactory(author=notes["public"].author, title="100% 好物")
+
+    def build(viewer_id, *, title):
+        return (
+            notes_for_cards(viewer_from_id(viewer_id))
+            .filter(title__in=[title, notes["public"].title])
+            .order_by("id")
+            .values("id", "title")
+        )
+
+    for plan_per_call in (False, True):
+        query, seen = PreparedQuery(build, plan_per_call=plan_per_call), []
+
+        def spy(execute, sql, params, many, context, seen=seen):
+            seen.append((sql, list(params)))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(spy):
+            rows = query.rows(viewer.pk, title=titled.title)
+        assert rows == list(build(viewer.pk, title=titled.title))
+        assert [r["id"] for r in rows] == [notes["public"].pk, titled.pk]
+        sql, params = seen[0]
+        if plan_per_call:
+            assert "'published'" not in sql and "published" in params
+        else:
+            assert set(params) == {viewer.pk}
+            assert "'published'" in sql and "'100%% 好物'" in sql

@@ -592,7 +592,7 @@ def test_other_search_endpoints_budgets(client_for, big_world, django_assert_max
         assert client.get(f"{URL}/hot").status_code == 200
 
 
-@requires_postgres()
+@requires_postgres("the GIN index is PostgreSQL's")
 def test_short_chinese_queries_use_the_gin_index():
     author = UserFactory()
     cover = MediaFactory(owner=author)
