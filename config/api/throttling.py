@@ -3,9 +3,9 @@
 DRF's throttles keep each caller's recent request times as a pickled list in the cache, read and
 written back on every request: two round trips, and two concurrent requests may both take the
 last slot. With the Redis cache the same sliding log lives in a sorted set instead, trimmed,
-added to and counted in one MULTI: one round trip, and exact under concurrency. A refused request
-is taken out again, as DRF never records one. With the embedded local-memory cache DRF's own code
-runs.
+added to and counted by one script: one round trip, and exact under concurrency. A refused request
+is taken out again in the same script, as DRF never records one. With the embedded local-memory
+cache DRF's own code runs.
 """
 
 import uuid
@@ -37,20 +37,38 @@ class RedisSlidingLog(SimpleRateThrottle):
             return True
         self.now = self.timer()
         name, member = backend.make_and_validate_key(self.key), f"{self.now!r}:{uuid.uuid4().hex}"
-        client = backend.client()
-        pipe = client.pipeline()  # MULTI ... EXEC
-        pipe.zremrangebyscore(name, "-inf", self.now - self.duration)
-        pipe.zadd(name, {member: self.now})
-        pipe.zcard(name)
-        pipe.zrange(name, 0, 0, withscores=True)
-        pipe.expire(name, self.duration)
-        _, _, count, oldest, _ = pipe.execute()
-        if count <= self.num_requests:
+        reply = _script(backend.client())(
+            keys=[name], args=[self.now - self.duration, self.now, member, self.duration, self.num_requests]
+        )
+        if len(reply) == 1:
             return True
-        client.zrem(name, member)
+        count, oldest = reply
         # What DRF's ``wait()`` reads: the requests in the window (not this one) and the oldest.
-        self.history = [oldest[0][1]] * (count - 1)
+        self.history = [float(oldest)] * (count - 1)
         return False
+
+
+#: KEYS: the log; ARGV: window start, now, this request's member, window seconds, allowed count.
+#: Trims the log, adds the request and counts it; a refused request is taken out again and the
+#: oldest time in the window returned (nothing when allowed).
+_SLIDING_LOG = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local count = redis.call('ZCARD', KEYS[1])
+if count <= tonumber(ARGV[5]) then return {count} end
+redis.call('ZREM', KEYS[1], ARGV[3])
+return {count, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]}
+"""
+_scripts: dict[int, object] = {}
+
+
+def _script(client):
+    """The registered script for this client (EVALSHA, loaded on the server on first use)."""
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_SLIDING_LOG)
+    return script
 
 
 class AnonThrottle(AnonRateThrottle, RedisSlidingLog):

@@ -276,6 +276,10 @@ class ToggleOut(serializers.Serializer):
     changed = serializers.BooleanField(help_text="False when the call repeated the current state.")
     count = serializers.IntegerField(help_text="The note's like or collect count now.")
 
+    def to_representation(self, result) -> dict:
+        """Written out: the reply to every like and collect (the fields stay the schema)."""
+        return {"active": result.active, "changed": result.changed, "count": result.count}
+
 
 class CollectIn(StrictSerializer):
     board = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
