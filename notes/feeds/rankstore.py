@@ -5,10 +5,12 @@
   scored by ``rank``, each member ``<note>:<author>:<category>:<topic.topic...>`` so that candidates
   come back with everything personalisation and diversity need in one round trip; per reader a
   sorted set ``seen:<user>`` (note -> time served, capped at ``FEED_SEEN_MAX``); a hash ``imp`` of
-  impressions per note. A discovery page costs two round trips: the candidates the reader has not
-  seen (a server-side script skips the seen ones), then the write of what was served. A scored
-  note costs a constant number of commands (two ``ZADD``, plus two ``ZREM`` when its category or
-  topics changed).
+  impressions per note; per reader and channel a :class:`Pool` of what their last page ranked and
+  did not serve, and a ``rank:version`` that every published score moves. A discovery page costs
+  two round trips: the reader's pool while it holds, or else the candidates the reader has not seen
+  (a server-side script skips the seen ones), then the write of what was served and of the pool
+  left. A scored note costs a constant number of commands (two ``ZADD``, plus two ``ZREM`` when
+  its category or topics changed, and the version's ``INCR`` per batch).
 * :class:`DatabaseRankStore`: ``NoteScore`` is the rank index itself; one query returns the
   candidates as ready cards (visibility, seen and turned-down notes filtered in SQL), and
   ``SeenNote`` rows record what was served (and count as impressions).
@@ -19,6 +21,7 @@ and the rank, which the nearby feed and rebuilds read.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,17 +65,72 @@ def candidate_from_member(member: str, rank: float) -> Candidate:
     )
 
 
-#: KEYS: the reader's seen set, then the channels; ARGV: the oldest "seen" time that still counts,
-#: then how many unseen members to return per channel. Returns, per channel, a flat list of member,
-#: score, best first. Members start with the note id, which is what the seen set holds. The walk
-#: reads members only (a reader who saw a thousand notes walks past them all) and asks the scores of
-#: the chosen ones (``ZMSCORE``): formatting every walked score was most of the script's time.
+@dataclass(frozen=True)
+class Pool:
+    """What a reader's next discovery pages will show: the candidates the last page ranked and did
+    not serve, in their order (at most ``FEED_DISCOVER_POOL``), so the next pages skip the walk past
+    seen notes and the ranking (most of a page's cost). It is used only while nothing it was made
+    from changed: the ranks (any published score bumps their version, so a new note shows at once),
+    the reader's interests, hidden notes and authors (``tag``), and for ``FEED_DISCOVER_POOL_SECONDS``.
+    Served notes leave it; it is dropped when it no longer fills a page."""
+
+    user_id: int
+    category: str | None
+    version: str
+    tag: str
+    candidates: list[Candidate]
+
+
+def reader_tag(reader: Reader) -> str:
+    """Changes whenever what personalises the reader's ranking changes."""
+    state = (
+        sorted(reader.declared),
+        sorted(reader.categories.items()),
+        sorted(reader.topics.items()),
+        sorted(reader.authors.items()),
+        sorted(reader.hidden),
+    )
+    return format(zlib.crc32(repr(state).encode()), "x")
+
+
+def _pooled(candidate: Candidate) -> str:
+    topics = ".".join(map(str, candidate.topic_ids))
+    return (
+        f"{candidate.note_id}:{candidate.author_id}:{candidate.category}:{topics}"
+        f"|{candidate.rank!r}|{candidate.key!r}"
+    )
+
+
+def _unpooled(item: str) -> Candidate:
+    member, rank, key = item.split("|")
+    candidate = candidate_from_member(member, float(rank))
+    candidate.key = float(key)
+    return candidate
+
+
+#: KEYS: the reader's seen set, their pool, the ranks' version, then the channels; ARGV: the oldest
+#: "seen" time that still counts, now, the reader's tag, the pool's lifetime (seconds), then how many
+#: unseen members to return per channel. Returns the ranks' version, then either the reader's pool
+#: (when it was made from this version, for this tag, less than its lifetime ago: see
+#: :class:`Pool`) or, per channel, a flat list of member, score, best first. Members start with the
+#: note id, which is what the seen set holds. The walk reads members only (a reader who saw a
+#: thousand notes walks past them all) and asks the scores of the chosen ones (``ZMSCORE``):
+#: formatting every walked score was most of the script's time.
 UNSEEN_TOP = """
+local version = redis.call('GET', KEYS[3]) or '0'
+local pool = redis.call('GET', KEYS[2])
+if pool then
+  local v, tag, made, rest = string.match(pool, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  local age = tonumber(ARGV[2]) - tonumber(made)
+  if v == version and tag == ARGV[3] and age >= 0 and age < tonumber(ARGV[4]) then
+    return {version, rest}
+  end
+end
 local seen = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do seen[id] = true end
-local replies = {}
-for i = 2, #KEYS do
-  local want, got, start = tonumber(ARGV[i]), {}, 0
+local replies = {version}
+for i = 4, #KEYS do
+  local want, got, start = tonumber(ARGV[i + 1]), {}, 0
   while #got < want do
     local chunk = redis.call('ZREVRANGE', KEYS[i], start, start + want - 1)
     if #chunk == 0 then break end
@@ -98,6 +156,18 @@ return replies
 """
 
 
+@dataclass(frozen=True)
+class Found:
+    """What :meth:`RankStore.candidates` found. ``ranked``: they come from the reader's
+    :class:`Pool`, in order with their keys set. ``version``: the ranks' version they were read at
+    (stores that keep pools)."""
+
+    candidates: list[Candidate]
+    more: bool
+    ranked: bool = False
+    version: str | None = None
+
+
 def _unseen_top():
     """The registered script (EVALSHA; loaded once per server on first use)."""
     return redisconn.client().register_script(UNSEEN_TOP)
@@ -120,16 +190,20 @@ class RankStore:
         include_ids: list[int],
         limit: int,
         now: datetime,
-    ) -> tuple[list[Candidate], bool]:
+    ) -> Found:
         """The best candidates for a page, without the notes ``reader`` saw lately, ranked below
-        ``after`` (anonymous paging) plus ``include_ids``. Returns (candidates, more may exist)."""
+        ``after`` (anonymous paging) plus ``include_ids``, and whether more may exist."""
         raise NotImplementedError
 
     def cards(self, viewer, note_ids: list[int]) -> dict[int, dict]:
         """Card rows of these notes that ``viewer`` may see, with their ranking signals."""
         return note_cards(viewer=viewer, note_ids=note_ids, signals=True)
 
-    def mark_seen(self, *, user_id: int, note_ids: list[int], now: datetime) -> None:
+    def mark_seen(
+        self, *, user_id: int, note_ids: list[int], now: datetime, pool: Pool | None = None
+    ) -> None:
+        """Record what was served; keep ``pool`` for the reader's next pages (where pools are kept:
+        ``Found.version`` is set)."""
         raise NotImplementedError
 
     def impressions(self, note_ids: list[int]) -> dict[int, int]:
@@ -152,6 +226,12 @@ class RedisRankStore(RankStore):
     def _impressions(self) -> str:
         return redisconn.key("imp")
 
+    def _version(self) -> str:
+        return redisconn.key("rank", "version")
+
+    def _pool(self, user_id: int, category: str | None) -> str:
+        return redisconn.key("pool", user_id, category or "")
+
     def _channels(self, row: RankRow) -> list[str]:
         return [self._all(), self._category(row.category)] if row.category else [self._all()]
 
@@ -170,9 +250,11 @@ class RedisRankStore(RankStore):
                     pipe.zrem(channel, member)
             queued += 1
             if queued >= 1000:
+                pipe.incr(self._version())
                 pipe.execute()
                 pipe, queued = client.pipeline(transaction=False), 0
         if queued:
+            pipe.incr(self._version())  # the readers' pools were ranked from the old scores
             pipe.execute()
 
     def candidates(self, *, viewer, reader, category, after, include_ids, limit, now):
@@ -180,7 +262,7 @@ class RedisRankStore(RankStore):
         if reader.personal:
             if not category:
                 channels += [self._category(c) for c in reader.top_categories()]
-            return self._unseen_candidates(reader, channels, limit + len(reader.hidden), now)
+            return self._unseen_candidates(reader, category, channels, limit + len(reader.hidden), now)
         pipe = redisconn.client().pipeline(transaction=False)
         for index, channel in enumerate(channels):
             num = limit if index == 0 else max(1, limit // 2)
@@ -189,20 +271,26 @@ class RedisRankStore(RankStore):
             else:
                 pipe.zrevrange(channel, 0, num - 1, withscores=True)
         results = pipe.execute()
-        return self._parse(results, after=after), len(results[0]) >= limit
+        return Found(self._parse(results, after=after), len(results[0]) >= limit)
 
-    def _unseen_candidates(self, reader, channels, depth, now) -> tuple[list[Candidate], bool]:
-        """The best ``depth`` notes of the first channel (half as many of the others) that the
-        reader has not seen lately, skipped in Redis by a script: one round trip, and only what
-        may be shown travels, however many notes the reader saw."""
+    def _unseen_candidates(self, reader, category, channels, depth, now) -> Found:
+        """The reader's :class:`Pool` when it still holds, or else the best ``depth`` notes of the
+        first channel (half as many of the others) that the reader has not seen lately, skipped in
+        Redis by a script: one round trip, and only what may be shown travels, however many notes
+        the reader saw."""
         nums = [depth] + [max(1, depth // 2)] * (len(channels) - 1)
         since = now.timestamp() - settings.FEED_SEEN_DAYS * DAY
-        replies = _unseen_top()(keys=[self._seen(reader.user_id), *channels], args=[since, *nums])
+        keys = [self._seen(reader.user_id), self._pool(reader.user_id, category), self._version(), *channels]
+        args = [since, now.timestamp(), reader_tag(reader), settings.FEED_DISCOVER_POOL_SECONDS, *nums]
+        version, *replies = _unseen_top()(keys=keys, args=args)
+        if replies and isinstance(replies[0], str):
+            pooled = [_unpooled(item) for item in replies[0].split(";")]
+            return Found(pooled, more=True, ranked=True, version=version)
         results = [
             [(member, float(score)) for member, score in zip(flat[::2], flat[1::2], strict=True)]
             for flat in replies
         ]
-        return self._parse(results, after=None), len(results[0]) >= depth
+        return Found(self._parse(results, after=None), len(results[0]) >= depth, version=version)
 
     @staticmethod
     def _parse(results: list[list[tuple[str, float]]], *, after) -> list[Candidate]:
@@ -217,11 +305,19 @@ class RedisRankStore(RankStore):
                 found[candidate.note_id] = candidate
         return list(found.values())
 
-    def mark_seen(self, *, user_id, note_ids, now):
+    def mark_seen(self, *, user_id, note_ids, now, pool=None):
         if not note_ids:
             return
         name, at, keep = self._seen(user_id), now.timestamp(), settings.FEED_SEEN_DAYS * DAY
         pipe = redisconn.client().pipeline(transaction=False)
+        if pool is not None:
+            pool_key = self._pool(pool.user_id, pool.category)
+            if pool.candidates:
+                items = ";".join(map(_pooled, pool.candidates))
+                lifetime = settings.FEED_DISCOVER_POOL_SECONDS
+                pipe.set(pool_key, f"{pool.version}|{pool.tag}|{at!r}|{items}", ex=lifetime)
+            else:
+                pipe.delete(pool_key)
         pipe.zadd(name, {str(note_id): at for note_id in note_ids})
         pipe.zremrangebyscore(name, "-inf", at - keep)
         pipe.zremrangebyrank(name, 0, -(settings.FEED_SEEN_MAX + 1))
@@ -243,6 +339,7 @@ class RedisRankStore(RankStore):
     def clear(self) -> None:
         client = redisconn.client()
         doomed = list(client.scan_iter(match=redisconn.key("rank", "*"), count=1000))
+        doomed += list(client.scan_iter(match=redisconn.key("pool", "*"), count=1000))
         for start in range(0, len(doomed), 500):
             client.delete(*doomed[start : start + 500])
 
@@ -277,12 +374,12 @@ class DatabaseRankStore(RankStore):
             )
             for note in rows
         ]
-        return found, len(rows) >= limit
+        return Found(found, len(rows) >= limit)
 
     def cards(self, viewer, note_ids):
         raise AssertionError("The database store returns cards with the candidates.")
 
-    def mark_seen(self, *, user_id, note_ids, now):
+    def mark_seen(self, *, user_id, note_ids, now, pool=None):
         if note_ids:
             SeenNote.objects.bulk_create(
                 [SeenNote(user_id=user_id, note_id=note_id, seen_at=now) for note_id in note_ids],

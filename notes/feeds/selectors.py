@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.choices import Category
 from config.errors import InvalidInput, NotFound
 from notes.feeds import ads, cursors, geo, ranking
-from notes.feeds.rankstore import rank_store
+from notes.feeds.rankstore import Pool, rank_store, reader_tag
 from notes.feeds.scoring import reader_for
 from notes.feeds.timelines import decode_cursor, encode_cursor, timeline_backend
 from notes.models import Note, NoteScore
@@ -104,7 +104,7 @@ def discover_page(
     store, reader = rank_store(), reader_for(viewer)
     token = cursors.decode_token(cursor)
     after, deferred = (None, []) if reader.personal else _anonymous_position(token)
-    pool, more = store.candidates(
+    found = store.candidates(
         viewer=viewer,
         reader=reader,
         category=category,
@@ -113,11 +113,12 @@ def discover_page(
         limit=settings.FEED_DISCOVER_CANDIDATES,
         now=now,
     )
-    found = {c.note_id for c in pool}
+    pool, more = found.candidates, found.more
+    found_ids = {c.note_id for c in pool}
     if not store.cards_included:  # with cards included, the store re-checked the deferred ones
-        pool += [c for c in deferred if c.note_id not in found]
+        pool += [c for c in deferred if c.note_id not in found_ids]
     pool = [c for c in pool if c.note_id not in reader.hidden and c.author_id != reader.user_id]
-    ranked = ranking.order(pool, reader)
+    ranked = pool if found.ranked else ranking.order(pool, reader)
     spare = 0 if store.cards_included else SPARE
     kept, passed_over = ranking.diversify(
         ranked, limit=limit + spare, per_author=settings.FEED_AUTHOR_DIVERSITY
@@ -131,7 +132,19 @@ def discover_page(
         FeedItem(cards[c.note_id], why=ranking.why(c, reader, _signals(cards[c.note_id]))) for c in served
     ]
     if reader.personal:
-        store.mark_seen(user_id=reader.user_id, note_ids=[c.note_id for c in served], now=now)
+        store.mark_seen(
+            user_id=reader.user_id,
+            note_ids=[c.note_id for c in served],
+            now=now,
+            pool=_next_pool(
+                found,
+                ranked,
+                served + [c for c in kept if c.note_id not in cards],
+                reader,
+                category,
+                limit + spare,
+            ),
+        )
         unserved = len(pool) - len(served)
         page_number = token.get("p") if isinstance(token.get("p"), int) else 1
         next_token = {"p": page_number + 1} if served and (more or unserved > 0) else None
@@ -140,6 +153,23 @@ def discover_page(
     page = FeedPage(items, cursors.encode_token(next_token) if next_token else None)
     page.sponsored = ads.sponsored_for(viewer=viewer, category=category, page=page, now=now)
     return page
+
+
+def _next_pool(found, ranked, done, reader, category, page) -> Pool | None:
+    """The reader's pool after this page: what was ranked and not ``done`` (served, or found not
+    visible), in order; empty (dropped) when it would not fill another page. None where the store
+    keeps no pools."""
+    if found.version is None:
+        return None
+    done = {c.note_id for c in done}
+    rest = [c for c in ranked if c.note_id not in done][: settings.FEED_DISCOVER_POOL]
+    return Pool(
+        user_id=reader.user_id,
+        category=category,
+        version=found.version,
+        tag=reader_tag(reader),
+        candidates=rest if len(rest) >= page else [],
+    )
 
 
 def _anonymous_next(ranked, served, passed_over, more) -> dict | None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import User
 from notes.choices import NoteStatus, Visibility
-from notes.feeds import ranking, scoring, selectors
+from notes.feeds import ranking, redisconn, scoring, selectors
 from notes.feeds.rankstore import RankRow, rank_store
 from notes.feeds.services import note_set_reach
 from notes.models import FeedWatermark, NoteLike, NoteScore, NoteTopic, ReaderProfile, Topic
@@ -454,3 +454,47 @@ def test_hourly_trim_forgets_old_seen_rows(authors, settings):
     SeenNote.objects.create(user=other, note=note, seen_at=timezone.now() - timedelta(days=2))
     assert maintenance.feeds_trim() == {"timeline_entries": 0, "seen": 1}
     assert list(SeenNote.objects.values_list("user_id", flat=True)) == [other.pk]
+
+
+@pytest.mark.parametrize("feed_backend", ["redis"], indirect=True)
+def test_next_pages_come_from_the_readers_pool_until_a_score_their_interests_or_time_move(
+    feed_backend, authors, client_for, settings
+):
+    """Redis keeps what a page ranked and did not serve (``rankstore.Pool``): the next pages are
+    cut from it, never repeating, while no score, none of the reader's interests and no more than
+    ``FEED_DISCOVER_POOL_SECONDS`` changed. A note raised in the ranks behind the store's back (no
+    published score) shows whether a page came from the pool (it is not there) or a fresh walk."""
+    settings.FEED_AUTHOR_DIVERSITY, settings.FEED_DISCOVER_POOL_SECONDS = 100, 60
+    notes = scored([(authors[n % 6], "food", n, 0, 5) for n in range(80)])  # notes[0] ranks last
+    reader = UserFactory()
+    store, api = rank_store(), client_for(reader)
+
+    def raise_quietly(note) -> int:
+        member = RankRow.of(NoteScore.objects.get(note=note)).member()
+        redisconn.client().zadd(store._all(), {member: 1e9})
+        return note.pk
+
+    def page() -> list[int]:
+        return ids(api.get(f"{FEED}?page_size=5"))
+
+    first = page()
+    sneaky = raise_quietly(notes[0])
+    second = page()
+    assert sneaky not in second
+    assert first + second == sorted((n.pk for n in notes), reverse=True)[:10]  # in rank order, once
+
+    later = selectors.discover_page(viewer=reader, now=timezone.now() + timedelta(seconds=61))
+    assert later.items[0].note["id"] == sneaky  # the pool outlived its lifetime: a fresh walk
+
+    page()  # a fresh walk (the pool above was made later than now), and a new pool
+    sneaky = raise_quietly(notes[1])
+    served = page()
+    assert sneaky not in served  # from the pool
+    turned_down = served[0]
+    assert api.post(f"/api/v1/notes/{turned_down}/not-interested").status_code == 200
+    assert page()[0] == sneaky  # the reader's interests moved: a fresh walk
+
+    sneaky = raise_quietly(notes[2])
+    assert sneaky not in page()  # from the new pool
+    scoring.notes_score([notes[3].pk], now=NOW + timedelta(hours=1))  # any published score
+    assert page()[0] == sneaky  # the ranks moved: a fresh walk
