@@ -322,9 +322,9 @@ FEED_BACKFILL = env.int("FEED_BACKFILL", default=20)  # recent notes a new follo
 FEED_AUTHOR_DIVERSITY = env.int("FEED_AUTHOR_DIVERSITY", default=2)  # notes per author per page
 FEED_DISCOVER_CANDIDATES = env.int("FEED_DISCOVER_CANDIDATES", default=200)
 # A reader's next discovery pages come from what their last page ranked (Redis), this many at most,
-# for this long at most (and only while no score and none of their interests changed).
+# for this long at most (and only while no score and none of their interests changed); 0: no pools.
 FEED_DISCOVER_POOL = env.int("FEED_DISCOVER_POOL", default=100)
-FEED_DISCOVER_POOL_SECONDS = max(1, env.int("FEED_DISCOVER_POOL_SECONDS", default=60))
+FEED_DISCOVER_POOL_SECONDS = env.int("FEED_DISCOVER_POOL_SECONDS", default=60)
 FEED_SEEN_DAYS = env.int("FEED_SEEN_DAYS", default=3)  # served notes are skipped this long
 FEED_SEEN_MAX = env.int("FEED_SEEN_MAX", default=1000)  # newest served notes remembered per reader
 FEED_RANK_HALF_LIFE_HOURS = env.float("FEED_RANK_HALF_LIFE_HOURS", default=36.0)

@@ -37,7 +37,7 @@ class RedisSlidingLog(SimpleRateThrottle):
             return True
         self.now = self.timer()
         name, member = backend.make_and_validate_key(self.key), f"{self.now!r}:{uuid.uuid4().hex}"
-        reply = _script(backend.client())(
+        reply = backend.client().register_script(_SLIDING_LOG)(
             keys=[name], args=[self.now - self.duration, self.now, member, self.duration, self.num_requests]
         )
         if len(reply) == 1:
@@ -60,15 +60,6 @@ if count <= tonumber(ARGV[5]) then return {count} end
 redis.call('ZREM', KEYS[1], ARGV[3])
 return {count, redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]}
 """
-_scripts: dict[int, object] = {}
-
-
-def _script(client):
-    """The registered script for this client (EVALSHA, loaded on the server on first use)."""
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_SLIDING_LOG)
-    return script
 
 
 class AnonThrottle(AnonRateThrottle, RedisSlidingLog):

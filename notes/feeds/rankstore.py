@@ -159,13 +159,14 @@ return replies
 @dataclass(frozen=True)
 class Found:
     """What :meth:`RankStore.candidates` found. ``ranked``: they come from the reader's
-    :class:`Pool`, in order with their keys set. ``version``: the ranks' version they were read at
-    (stores that keep pools)."""
+    :class:`Pool`, in order with their keys set. ``version`` and ``tag``: the ranks' version they
+    were read at and the reader's :func:`reader_tag` (stores that keep pools)."""
 
     candidates: list[Candidate]
     more: bool
     ranked: bool = False
     version: str | None = None
+    tag: str = ""
 
 
 def _unseen_top():
@@ -281,16 +282,17 @@ class RedisRankStore(RankStore):
         nums = [depth] + [max(1, depth // 2)] * (len(channels) - 1)
         since = now.timestamp() - settings.FEED_SEEN_DAYS * DAY
         keys = [self._seen(reader.user_id), self._pool(reader.user_id, category), self._version(), *channels]
-        args = [since, now.timestamp(), reader_tag(reader), settings.FEED_DISCOVER_POOL_SECONDS, *nums]
+        tag = reader_tag(reader)
+        args = [since, now.timestamp(), tag, settings.FEED_DISCOVER_POOL_SECONDS, *nums]
         version, *replies = _unseen_top()(keys=keys, args=args)
         if replies and isinstance(replies[0], str):
             pooled = [_unpooled(item) for item in replies[0].split(";")]
-            return Found(pooled, more=True, ranked=True, version=version)
+            return Found(pooled, more=True, ranked=True, version=version, tag=tag)
         results = [
             [(member, float(score)) for member, score in zip(flat[::2], flat[1::2], strict=True)]
             for flat in replies
         ]
-        return Found(self._parse(results, after=None), len(results[0]) >= depth, version=version)
+        return Found(self._parse(results, after=None), len(results[0]) >= depth, version=version, tag=tag)
 
     @staticmethod
     def _parse(results: list[list[tuple[str, float]]], *, after) -> list[Candidate]:
@@ -306,11 +308,9 @@ class RedisRankStore(RankStore):
         return list(found.values())
 
     def mark_seen(self, *, user_id, note_ids, now, pool=None):
-        if not note_ids:
-            return
-        name, at, keep = self._seen(user_id), now.timestamp(), settings.FEED_SEEN_DAYS * DAY
+        at, keep = now.timestamp(), settings.FEED_SEEN_DAYS * DAY
         pipe = redisconn.client().pipeline(transaction=False)
-        if pool is not None:
+        if pool is not None:  # written even when nothing was served, so unservable notes leave it
             pool_key = self._pool(pool.user_id, pool.category)
             if pool.candidates:
                 items = ";".join(map(_pooled, pool.candidates))
@@ -318,13 +318,16 @@ class RedisRankStore(RankStore):
                 pipe.set(pool_key, f"{pool.version}|{pool.tag}|{at!r}|{items}", ex=lifetime)
             else:
                 pipe.delete(pool_key)
-        pipe.zadd(name, {str(note_id): at for note_id in note_ids})
-        pipe.zremrangebyscore(name, "-inf", at - keep)
-        pipe.zremrangebyrank(name, 0, -(settings.FEED_SEEN_MAX + 1))
-        pipe.expire(name, keep + 3600)
-        for note_id in note_ids:
-            pipe.hincrby(self._impressions(), str(note_id), 1)
-        pipe.execute()
+        if note_ids:
+            name = self._seen(user_id)
+            pipe.zadd(name, {str(note_id): at for note_id in note_ids})
+            pipe.zremrangebyscore(name, "-inf", at - keep)
+            pipe.zremrangebyrank(name, 0, -(settings.FEED_SEEN_MAX + 1))
+            pipe.expire(name, keep + 3600)
+            for note_id in note_ids:
+                pipe.hincrby(self._impressions(), str(note_id), 1)
+        if len(pipe):
+            pipe.execute()
 
     def impressions(self, note_ids):
         if not note_ids:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.choices import Category
 from config.errors import InvalidInput, NotFound
 from notes.feeds import ads, cursors, geo, ranking
-from notes.feeds.rankstore import Pool, rank_store, reader_tag
+from notes.feeds.rankstore import Pool, rank_store
 from notes.feeds.scoring import reader_for
 from notes.feeds.timelines import decode_cursor, encode_cursor, timeline_backend
 from notes.models import Note, NoteScore
@@ -158,8 +158,8 @@ def discover_page(
 def _next_pool(found, ranked, done, reader, category, page) -> Pool | None:
     """The reader's pool after this page: what was ranked and not ``done`` (served, or found not
     visible), in order; empty (dropped) when it would not fill another page. None where the store
-    keeps no pools."""
-    if found.version is None:
+    keeps no pools, or pools are off (``FEED_DISCOVER_POOL`` or its seconds 0)."""
+    if found.version is None or settings.FEED_DISCOVER_POOL <= 0 or settings.FEED_DISCOVER_POOL_SECONDS <= 0:
         return None
     done = {c.note_id for c in done}
     rest = [c for c in ranked if c.note_id not in done][: settings.FEED_DISCOVER_POOL]
@@ -167,7 +167,7 @@ def _next_pool(found, ranked, done, reader, category, page) -> Pool | None:
         user_id=reader.user_id,
         category=category,
         version=found.version,
-        tag=reader_tag(reader),
+        tag=found.tag,
         candidates=rest if len(rest) >= page else [],
     )
 

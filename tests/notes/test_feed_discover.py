@@ -16,7 +16,7 @@ from notes.choices import NoteStatus, Visibility
 from notes.feeds import ranking, redisconn, scoring, selectors
 from notes.feeds.rankstore import RankRow, rank_store
 from notes.feeds.services import note_set_reach
-from notes.models import FeedWatermark, NoteLike, NoteScore, NoteTopic, ReaderProfile, Topic
+from notes.models import FeedWatermark, Note, NoteLike, NoteScore, NoteTopic, ReaderProfile, Topic
 from notes.services import interactions
 from notes.services import notes as note_services
 from tests.factories import UserFactory
@@ -456,6 +456,14 @@ def test_hourly_trim_forgets_old_seen_rows(authors, settings):
     assert list(SeenNote.objects.values_list("user_id", flat=True)) == [other.pk]
 
 
+def raise_quietly(note) -> int:
+    """Put ``note`` at the top of the Redis ranks behind the store's back (no published score): a
+    fresh walk serves it first, a reader's pool does not know of it."""
+    member = RankRow.of(NoteScore.objects.get(note=note)).member()
+    redisconn.client().zadd(rank_store()._all(), {member: 1e9})
+    return note.pk
+
+
 @pytest.mark.parametrize("feed_backend", ["redis"], indirect=True)
 def test_next_pages_come_from_the_readers_pool_until_a_score_their_interests_or_time_move(
     feed_backend, authors, client_for, settings
@@ -467,12 +475,7 @@ def test_next_pages_come_from_the_readers_pool_until_a_score_their_interests_or_
     settings.FEED_AUTHOR_DIVERSITY, settings.FEED_DISCOVER_POOL_SECONDS = 100, 60
     notes = scored([(authors[n % 6], "food", n, 0, 5) for n in range(80)])  # notes[0] ranks last
     reader = UserFactory()
-    store, api = rank_store(), client_for(reader)
-
-    def raise_quietly(note) -> int:
-        member = RankRow.of(NoteScore.objects.get(note=note)).member()
-        redisconn.client().zadd(store._all(), {member: 1e9})
-        return note.pk
+    api = client_for(reader)
 
     def page() -> list[int]:
         return ids(api.get(f"{FEED}?page_size=5"))
@@ -498,3 +501,34 @@ def test_next_pages_come_from_the_readers_pool_until_a_score_their_interests_or_
     assert sneaky not in page()  # from the new pool
     scoring.notes_score([notes[3].pk], now=NOW + timedelta(hours=1))  # any published score
     assert page()[0] == sneaky  # the ranks moved: a fresh walk
+
+
+@pytest.mark.parametrize("feed_backend", ["redis"], indirect=True)
+def test_a_pool_whose_notes_cannot_be_shown_any_more_gives_way_to_a_fresh_walk(
+    feed_backend, authors, client_for, settings
+):
+    """Notes gone from view without a published score (here: made private behind the feed's back)
+    are dropped from the pool as pages find them, so the reader reaches a fresh walk, not empty
+    pages until the pool expires."""
+    settings.FEED_AUTHOR_DIVERSITY = 100
+    notes = scored([(authors[n % 6], "food", n, 0, 5) for n in range(30)])
+    api = client_for(UserFactory())
+
+    def page() -> list[int]:
+        return ids(api.get(f"{FEED}?page_size=5"))
+
+    page()  # 25 left in the pool; then all but the last-ranked note go private
+    sneaky = notes[0]
+    Note.objects.exclude(pk=sneaky.pk).update(visibility=Visibility.PRIVATE)
+    raise_quietly(sneaky)
+    assert [page() for _ in range(3)] == [[], [], [sneaky.pk]]
+
+
+@pytest.mark.parametrize("feed_backend", ["redis"], indirect=True)
+def test_pools_are_off_at_zero_seconds(feed_backend, authors, client_for, settings):
+    settings.FEED_AUTHOR_DIVERSITY, settings.FEED_DISCOVER_POOL_SECONDS = 100, 0
+    notes = scored([(authors[n % 6], "food", n, 0, 5) for n in range(30)])
+    api = client_for(UserFactory())
+    assert len(ids(api.get(f"{FEED}?page_size=5"))) == 5
+    raise_quietly(notes[0])
+    assert ids(api.get(f"{FEED}?page_size=5"))[0] == notes[0].pk  # walked afresh: no pool kept
