@@ -12,6 +12,7 @@ from datetime import datetime
 
 import orjson
 from django.utils import timezone
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -33,6 +34,24 @@ class FastJSONRenderer(JSONRenderer):
             if raw in content:
                 content = content.replace(raw, escaped)
         return content
+
+
+class Negotiation(DefaultContentNegotiation):
+    """DRF's negotiation parses the ``Accept`` header of every request. With one renderer (the API
+    outside ``DEBUG``) and a request that names no format and accepts anything or plain JSON, which
+    is what clients send, the answer is known: that renderer, as DRF would pick it."""
+
+    _PLAIN = frozenset({"*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if (
+            len(renderers) == 1
+            and not format_suffix
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+            and request.META.get("HTTP_ACCEPT", "*/*") in self._PLAIN
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 def datetime_out(value: datetime | None) -> str | None:

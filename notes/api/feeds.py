@@ -16,6 +16,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts.choices import Category
+from config.api.params import query_params
 from notes.api.serializers import NoteCardLeanOut, NoteCardOut
 from notes.feeds import ads, services
 from notes.feeds import selectors as feeds
@@ -114,12 +115,6 @@ class NotInterestedOut(serializers.Serializer):
 # --- views ------------------------------------------------------------------------------------------------
 
 
-def _query(serializer: type[serializers.Serializer], request) -> dict:
-    data = serializer(data=request.query_params)
-    data.is_valid(raise_exception=True)
-    return data.validated_data
-
-
 def _page(request, page: FeedPage, item: type[FeedCardOut], *, sponsored: bool = False) -> Response:
     results = item(page.items, many=True, context={"request": request}).data
     if sponsored and page.sponsored:
@@ -136,7 +131,7 @@ class FollowingFeedView(APIView):
 
     @extend_schema(parameters=[FeedQueryIn], responses=FollowingPageOut)
     def get(self, request):
-        q = _query(FeedQueryIn, request)
+        q = query_params(FeedQueryIn, request)
         page = feeds.following_page(viewer=request.user, cursor=q["cursor"], limit=q["page_size"])
         return _page(request, page, FeedCardOut)
 
@@ -148,7 +143,7 @@ class DiscoverFeedView(APIView):
 
     @extend_schema(parameters=[DiscoverQueryIn], responses=DiscoverPageOut)
     def get(self, request):
-        q = _query(DiscoverQueryIn, request)
+        q = query_params(DiscoverQueryIn, request)
         page = feeds.discover_page(
             viewer=request.user, category=q["category"] or None, cursor=q["cursor"], limit=q["page_size"]
         )
@@ -161,7 +156,7 @@ class NearbyFeedView(APIView):
 
     @extend_schema(parameters=[NearbyQueryIn], responses=NearbyPageOut)
     def get(self, request):
-        q = _query(NearbyQueryIn, request)
+        q = query_params(NearbyQueryIn, request)
         page = feeds.nearby_page(
             viewer=request.user,
             lat=q["lat"],

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from accounts.api.serializers import UserSummaryOut
 from config.api.pagination import CursorPagination, RankedPagination
+from config.api.params import query_params
 from notes.api.serializers import NoteCardLeanOut, NoteCardOut, TopicOut
 from notes.choices import SearchSort, SearchType
 from notes.models import Note
@@ -120,9 +121,8 @@ class SearchView(APIView):
         ),
     )
     def get(self, request):
-        params = SearchIn(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        type_, sort, query = (params.validated_data[k] for k in ("type", "sort", "q"))
+        params = query_params(SearchIn, request)
+        type_, sort, query = (params[k] for k in ("type", "sort", "q"))
         paginator = _paginator(type_, sort)
         if type_ == SearchType.NOTES and sort == SearchSort.LATEST:  # the busiest: card rows
             keyset = paginator.keyset(request)
@@ -162,9 +162,7 @@ class SuggestView(APIView):
 
     @extend_schema(parameters=[SuggestIn], responses=SuggestionOut(many=True))
     def get(self, request):
-        params = SuggestIn(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        suggestions = selectors.search_suggest(query=params.validated_data["q"])
+        suggestions = selectors.search_suggest(query=query_params(SuggestIn, request)["q"])
         return Response(SuggestionOut(suggestions, many=True).data)
 
 
