@@ -18,12 +18,12 @@ PROBE = (
 )
 
 
-def probe(**env: str) -> subprocess.CompletedProcess:
+def probe(code: str = PROBE, **env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="config.settings", PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
 
 
 def test_embedded_defaults_need_no_services():
@@ -76,3 +76,15 @@ def test_cors_allows_only_listed_origins(settings, anon_client):
     assert "authorization" in allowed.headers["Access-Control-Allow-Headers"]
     other = anon_client.options("/api/v1/health", HTTP_ORIGIN="https://evil.example", **preflight)
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_the_wsgi_entry_point_puts_what_it_loaded_out_of_the_collectors_reach():
+    """Servers import ``config.wsgi``: the settings, URL patterns and the segmenter's dictionary are
+    loaded by then and frozen, so full collections under load do not walk them again."""
+    loaded = probe(
+        "import gc; before = gc.get_freeze_count(); import config.wsgi as w; "
+        "print(before, gc.get_freeze_count(), type(w.application).__name__)"
+    )
+    before, frozen, handler = loaded.stdout.split()
+    assert (int(before), handler) == (0, "WSGIHandler")
+    assert int(frozen) > 50_000
