@@ -10,15 +10,18 @@ themselves stay written once, in the ORM; only the compile step is skipped.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db.models import JSONField, Model, QuerySet
+from django.db.models.expressions import Col
 from psycopg.sql import Literal as sql_literal
 from rest_framework.exceptions import NotFound
 
@@ -83,7 +86,34 @@ class PreparedQuery:
             sql, params = _constants_inlined(sql, params, slots, connections[using])
         names = [*query.extra_select, *query.values_select, *query.annotation_select]
         converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
-        return sql, tuple(params), slots, names, compiler, converters
+        return sql, tuple(params), slots, names, compiler, _json_read_by_orjson(converters)
+
+
+def _json_read_by_orjson(converters: dict) -> dict:
+    """``converters`` with Django's ``JSONField`` reader of a plain column (``json.loads``) replaced
+    by :func:`_json_from_db`: a page of cards decodes 20-50 media ``variants``, 1.26 us each by
+    Django's reader and 0.25 us by orjson (about 0.05 ms of a discovery page's 2.4 ms of CPU)."""
+    out = {}
+    for position, (functions, expression) in converters.items():
+        field = expression.output_field
+        if isinstance(expression, Col) and isinstance(field, JSONField) and field.decoder is None:
+            functions = [_json_from_db if f == field.from_db_value else f for f in functions]
+        out[position] = (functions, expression)
+    return out
+
+
+def _json_from_db(value, expression, connection):
+    """What ``JSONField.from_db_value`` returns for a column, decoded by orjson. orjson refuses
+    integers beyond 64 bits, which the json module reads: those fall back to it."""
+    if value is None:
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
 
 
 _PERCENT = re.compile(r"%%|%s")

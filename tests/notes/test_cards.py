@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import RequestFactory
 from django.utils.dateparse import parse_datetime
 
-from accounts.models import Follow
+from accounts.models import Follow, User
 from accounts.selectors import viewer_from_id
 from config import db as config_db
 from config.db import PreparedQuery
@@ -245,3 +245,14 @@ def test_on_postgresql_constants_are_written_into_the_sql_and_run_time_values_st
         else:
             assert set(params) == {viewer.pk}
             assert "'published'" in sql and "'100%% 好物'" in sql
+
+
+def test_json_columns_read_by_a_compiled_query_are_what_the_orm_reads(db):
+    """Compiled queries decode JSON columns with orjson; values beyond what it reads (integers over
+    64 bits) and JSON paths still come out as Django's own reader gives them."""
+    interests = ["穿搭", 2**70, {"ключ": [1.5, None, True, "\u2028"]}, -(2**63)]
+    user = UserFactory(interests=interests)
+    orm = User.objects.filter(pk=user.pk).values("interests", "interests__2")
+    query = PreparedQuery(lambda pk: User.objects.filter(pk=pk).values("interests", "interests__2"))
+    assert query.rows(user.pk) == list(orm)
+    assert query.rows(user.pk)[0]["interests"] == interests
