@@ -21,11 +21,12 @@ MEDIA_MAX_RETRIES = 5
 
 
 @worker_process_init.connect
-def _warm_up_search(**kwargs) -> None:
-    """Each worker process loads the search segmenter's dictionary once, before its first task."""
-    from notes.search.segmentation import warm_up
+def _warm_process(**kwargs) -> None:
+    """Each worker process loads the segmenter's dictionary and freezes what it loaded before its
+    first task (``config.warm``)."""
+    from config.warm import warm_process
 
-    warm_up()
+    warm_process()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MEDIA_MAX_RETRIES, soft_time_limit=120, time_limit=150)

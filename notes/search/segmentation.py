@@ -126,6 +126,6 @@ def query_tokens(text: str) -> list[str]:
 
 def warm_up() -> None:
     """Load the dictionary now (about a second) rather than in the first search or index task of a
-    process: called when a web server loads the app (``config.wsgi``) and when a Celery worker
-    process starts (``notes.tasks``)."""
+    process: called when a web server loads the app and when a Celery worker process starts
+    (``config.warm``)."""
     _tokenizer()

@@ -83,8 +83,22 @@ def test_the_wsgi_entry_point_puts_what_it_loaded_out_of_the_collectors_reach():
     loaded by then and frozen, so full collections under load do not walk them again."""
     loaded = probe(
         "import gc; before = gc.get_freeze_count(); import config.wsgi as w; "
-        "print(before, gc.get_freeze_count(), type(w.application).__name__)"
+        "from notes.search.segmentation import _loaded; "
+        "print(before, gc.get_freeze_count(), len(_loaded), type(w.application).__name__)"
     )
-    before, frozen, handler = loaded.stdout.split()
-    assert (int(before), handler) == (0, "WSGIHandler")
+    before, frozen, dictionaries, handler = loaded.stdout.split()
+    assert (int(before), int(dictionaries), handler) == (0, 1, "WSGIHandler")
+    assert int(frozen) > 50_000
+
+
+def test_a_celery_worker_process_warms_up_and_freezes_before_its_first_task():
+    started = probe(
+        "import gc, django; django.setup(); import notes.tasks; "
+        "from celery.signals import worker_process_init; "
+        "from notes.search.segmentation import _loaded; before = gc.get_freeze_count(); "
+        "worker_process_init.send(sender=None); "
+        "print(before, gc.get_freeze_count(), len(_loaded))"
+    )
+    before, frozen, dictionaries = started.stdout.split()
+    assert (int(before), int(dictionaries)) == (0, 1)
     assert int(frozen) > 50_000
