@@ -1,11 +1,11 @@
 """Query parameters, validated by the serializer the OpenAPI schema documents them with.
 
 ``Serializer(data=...).is_valid()`` deep-copies the serializer's declared fields for every instance
-(measured at M, CPU per page in process: search 1.61 -> 1.32 ms without it, the following feed 1.23
--> 1.20 ms). The fields of a query serializer hold no
-per-request state, so each class is instantiated (its fields bound) once per process and its
-``run_validation`` (which keeps nothing on the instance) is run with each request's parameters; the
-answer and the errors are the same as ``is_valid(raise_exception=True)``'s.
+(measured at M, CPU per page in process: search 1.61 -> 1.32 ms without it, the following feed
+1.23 -> 1.20 ms). The fields of a query serializer hold no per-request state, so each class is
+instantiated (its fields bound) once per process and its ``run_validation`` (which keeps nothing on
+the instance) is run with each request's parameters; the answer and the errors are the same as
+``is_valid(raise_exception=True)``'s.
 """
 
 from __future__ import annotations
