@@ -256,3 +256,8 @@ def test_json_columns_read_by_a_compiled_query_are_what_the_orm_reads(db):
     query = PreparedQuery(lambda pk: User.objects.filter(pk=pk).values("interests", "interests__2"))
     assert query.rows(user.pk) == list(orm)
     assert query.rows(user.pk)[0]["interests"] == interests
+    # What Django's reader does with what no JSON column should hold: no value, text that is no JSON.
+    field = User._meta.get_field("interests")
+    for stored in (None, "not json", '{"a": 1}'):
+        expected = field.from_db_value(stored, None, connection)
+        assert config_db._json_from_db(stored, None, connection) == expected
