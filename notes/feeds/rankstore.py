@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import orjson
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 
@@ -93,19 +94,19 @@ def reader_tag(reader: Reader) -> str:
     return format(zlib.crc32(repr(state).encode()), "x")
 
 
-def _pooled(candidate: Candidate) -> str:
-    topics = ".".join(map(str, candidate.topic_ids))
-    return (
-        f"{candidate.note_id}:{candidate.author_id}:{candidate.category}:{topics}"
-        f"|{candidate.rank!r}|{candidate.key!r}"
-    )
+def _pooled(candidates: list[Candidate]) -> str:
+    """A pool's candidates as JSON (a list per candidate): read and written with every page that
+    has a pool, 4-5x cheaper both ways than text formatted and parsed in Python."""
+    return orjson.dumps(
+        [[c.note_id, c.author_id, c.category, c.topic_ids, c.rank, c.key] for c in candidates]
+    ).decode()
 
 
-def _unpooled(item: str) -> Candidate:
-    member, rank, key = item.split("|")
-    candidate = candidate_from_member(member, float(rank))
-    candidate.key = float(key)
-    return candidate
+def _unpooled(text: str) -> list[Candidate]:
+    return [
+        Candidate(note_id, author_id, rank, category, tuple(topic_ids), key=key)
+        for note_id, author_id, category, topic_ids, rank, key in orjson.loads(text)
+    ]
 
 
 #: KEYS: the reader's seen set, their pool, the ranks' version, then the channels; ARGV: the oldest
@@ -174,6 +175,36 @@ def _unseen_top():
     return redisconn.client().register_script(UNSEEN_TOP)
 
 
+#: KEYS: the reader's pool, their seen set, the impressions hash; ARGV: the pool's new value ("":
+#: leave it, "-": drop it), its lifetime, now, the oldest "seen" time kept, how many seen notes are
+#: kept, the seen set's lifetime, then the served note ids. One reply instead of one per command:
+#: parsing the ~25 replies of the same commands sent as a pipeline was most of its client's time.
+MARK_SEEN = """
+if ARGV[1] == '-' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[1] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+if #ARGV > 6 then
+  local members = {}
+  for i = 7, #ARGV do
+    members[#members + 1] = ARGV[3]
+    members[#members + 1] = ARGV[i]
+    redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
+  end
+  redis.call('ZADD', KEYS[2], unpack(members))
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
+  redis.call('EXPIRE', KEYS[2], ARGV[6])
+end
+return 0
+"""
+
+
+def _mark_seen():
+    return redisconn.client().register_script(MARK_SEEN)
+
+
 class RankStore:
     #: Whether :meth:`candidates` returns loaded cards (``Candidate.note``).
     cards_included = False
@@ -231,7 +262,9 @@ class RedisRankStore(RankStore):
         return redisconn.key("rank", "version")
 
     def _pool(self, user_id: int, category: str | None) -> str:
-        return redisconn.key("pool", user_id, category or "")
+        # "j": pools written as JSON (:func:`_pooled`); a server still running the text form of
+        # an earlier release writes under ``pool:<user>``, where this one never reads.
+        return redisconn.key("pool", "j", user_id, category or "")
 
     def _channels(self, row: RankRow) -> list[str]:
         return [self._all(), self._category(row.category)] if row.category else [self._all()]
@@ -286,8 +319,7 @@ class RedisRankStore(RankStore):
         args = [since, now.timestamp(), tag, settings.FEED_DISCOVER_POOL_SECONDS, *nums]
         version, *replies = _unseen_top()(keys=keys, args=args)
         if replies and isinstance(replies[0], str):
-            pooled = [_unpooled(item) for item in replies[0].split(";")]
-            return Found(pooled, more=True, ranked=True, version=version, tag=tag)
+            return Found(_unpooled(replies[0]), more=True, ranked=True, version=version, tag=tag)
         results = [
             [(member, float(score)) for member, score in zip(flat[::2], flat[1::2], strict=True)]
             for flat in replies
@@ -309,25 +341,26 @@ class RedisRankStore(RankStore):
 
     def mark_seen(self, *, user_id, note_ids, now, pool=None):
         at, keep = now.timestamp(), settings.FEED_SEEN_DAYS * DAY
-        pipe = redisconn.client().pipeline(transaction=False)
-        if pool is not None:  # written even when nothing was served, so unservable notes leave it
-            pool_key = self._pool(pool.user_id, pool.category)
-            if pool.candidates:
-                items = ";".join(map(_pooled, pool.candidates))
-                lifetime = settings.FEED_DISCOVER_POOL_SECONDS
-                pipe.set(pool_key, f"{pool.version}|{pool.tag}|{at!r}|{items}", ex=lifetime)
-            else:
-                pipe.delete(pool_key)
-        if note_ids:
-            name = self._seen(user_id)
-            pipe.zadd(name, {str(note_id): at for note_id in note_ids})
-            pipe.zremrangebyscore(name, "-inf", at - keep)
-            pipe.zremrangebyrank(name, 0, -(settings.FEED_SEEN_MAX + 1))
-            pipe.expire(name, keep + 3600)
-            for note_id in note_ids:
-                pipe.hincrby(self._impressions(), str(note_id), 1)
-        if len(pipe):
-            pipe.execute()
+        if pool is None:
+            pool_value = ""  # leave the pool as it is
+        elif pool.candidates:
+            pool_value = f"{pool.version}|{pool.tag}|{at!r}|{_pooled(pool.candidates)}"
+        else:
+            pool_value = "-"  # written even when nothing was served, so unservable notes leave it
+        if pool_value or note_ids:
+            pool_key = self._pool(user_id, pool.category if pool is not None else None)
+            _mark_seen()(
+                keys=[pool_key, self._seen(user_id), self._impressions()],
+                args=[
+                    pool_value,
+                    settings.FEED_DISCOVER_POOL_SECONDS,
+                    at,
+                    at - keep,
+                    settings.FEED_SEEN_MAX,
+                    keep + 3600,
+                    *note_ids,
+                ],
+            )
 
     def impressions(self, note_ids):
         if not note_ids:

@@ -532,3 +532,39 @@ def test_pools_are_off_at_zero_seconds(feed_backend, authors, client_for, settin
     assert len(ids(api.get(f"{FEED}?page_size=5"))) == 5
     raise_quietly(notes[0])
     assert ids(api.get(f"{FEED}?page_size=5"))[0] == notes[0].pk  # walked afresh: no pool kept
+
+
+@pytest.mark.parametrize("feed_backend", ["redis"], indirect=True)
+def test_redis_store_records_what_was_served_in_bounds(feed_backend, settings):
+    """``mark_seen`` in Redis: the served notes join the reader's seen set (only the newest
+    ``FEED_SEEN_MAX``, none older than ``FEED_SEEN_DAYS``, the set expiring after them), each
+    counts an impression, and the reader's pool is kept, dropped or left as asked."""
+    from notes.feeds.rankstore import Pool, reader_tag
+
+    settings.FEED_SEEN_MAX, settings.FEED_SEEN_DAYS, settings.FEED_DISCOVER_POOL_SECONDS = 5, 3, 60
+    store, client = rank_store(), redisconn.client()
+    seen, pool_key = store._seen(7), store._pool(7, "food")
+    client.zadd(
+        seen, {"1": (NOW - timedelta(days=4)).timestamp(), "2": (NOW - timedelta(days=2)).timestamp()}
+    )
+    pooled = [ranking.Candidate(40, 9, 1.25, "food", (3, 4), key=2.5), ranking.Candidate(41, 8, 0.5)]
+
+    reader = ranking.Reader(user_id=7)
+    version, tag = client.get(store._version()) or "0", reader_tag(reader)
+    store.mark_seen(user_id=7, note_ids=[10, 11, 12], now=NOW, pool=Pool(7, "food", version, tag, pooled))
+    assert client.zrange(seen, 0, -1) == ["2", "10", "11", "12"]  # note 1: seen too long ago
+    assert client.zscore(seen, "10") == NOW.timestamp()
+    assert 3 * 86400 < client.ttl(seen) <= 3 * 86400 + 3600
+    assert client.hmget(store._impressions(), ["10", "11", "12", "2"]) == ["1", "1", "1", None]
+    assert 0 < client.ttl(pool_key) <= 60
+    found = store._unseen_candidates(reader, "food", [store._category("food")], 20, NOW)  # the pool
+    assert found.ranked and found.candidates == pooled and [c.key for c in found.candidates] == [2.5, 0.0]
+
+    store.mark_seen(user_id=7, note_ids=[12, 13, 14, 15], now=NOW + timedelta(seconds=1))
+    assert client.zrange(seen, 0, -1) == ["11", "12", "13", "14", "15"]  # the newest five
+    assert client.hget(store._impressions(), "12") == "2"
+    assert client.exists(pool_key)  # no pool given: left as it was
+
+    store.mark_seen(user_id=7, note_ids=[], now=NOW, pool=Pool(7, "food", version, tag, []))
+    assert not client.exists(pool_key)  # an empty pool is dropped
+    assert client.zcard(seen) == 5
