@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import cache
+
 from rest_framework import serializers
 
 from accounts.choices import Category
@@ -38,9 +40,12 @@ class UserSummaryOut(serializers.Serializer):
 def user_summary_of_row(request, row: dict, prefix: str, **flags: bool) -> dict:
     """:func:`user_summary_of` from a row read through a relation (``prefix``, e.g. ``author__``, then
     :data:`accounts.selectors.USER_SUMMARY_COLUMNS`), with the viewer's ``flags``."""
-    return user_summary_of(
-        request, **{column: row[prefix + column] for column in USER_SUMMARY_COLUMNS}, **flags
-    )
+    return user_summary_of(request, *map(row.__getitem__, _prefixed(prefix)), **flags)
+
+
+@cache
+def _prefixed(prefix: str) -> tuple[str, ...]:
+    return tuple(prefix + column for column in USER_SUMMARY_COLUMNS)
 
 
 def user_summary_row(user: User, prefix: str) -> dict:
@@ -54,18 +59,19 @@ def user_summary_row(user: User, prefix: str) -> dict:
 
 def user_summary_of(
     request,
-    *,
     username: str,
     nickname: str,
     avatar: str,
     is_kol_certified: bool,
     follower_count: int,
+    *,
     is_following: bool = False,
     follows_you: bool = False,
     is_requested: bool = False,
 ) -> dict:
     """``UserSummaryOut``'s dict written directly, for the hottest lists (note cards, comments): the
-    same keys and values from column values (``avatar`` is the stored file's name, or empty)."""
+    same keys and values from column values (``avatar`` is the stored file's name, or empty), given in
+    :data:`~accounts.selectors.USER_SUMMARY_COLUMNS`' order."""
     return {
         "username": username,
         "nickname": nickname or username,

@@ -57,8 +57,12 @@ class Negotiation(DefaultContentNegotiation):
 def datetime_out(value: datetime | None) -> str | None:
     """What DRF's ``DateTimeField`` writes for an aware ``value`` (ISO 8601 in the time zone, ``Z`` for
     UTC) without its per-call settings and time-zone lookups: lists render dozens. It uses the default
-    time zone, ``TIME_ZONE``, as the app never activates another."""
+    time zone, ``TIME_ZONE``, as the app never activates another. orjson writes the same text as
+    ``isoformat()`` in a fifth of the time (``isoformat`` was a quarter of a card page's rendering),
+    except for an offset with seconds, which it rounds: those are local mean times, the last of them
+    Liberia's, until 1972."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_default_timezone()).isoformat()
+    local = value.astimezone(timezone.get_default_timezone())
+    text = orjson.dumps(local)[1:-1].decode() if local.year > 1972 else local.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -63,7 +63,6 @@ class MediaOut(serializers.Serializer):
 
 def media_out(
     request,
-    *,
     id,
     kind,
     status,
@@ -75,7 +74,8 @@ def media_out(
     variants,
     created_at,
 ) -> dict:
-    """``MediaOut``'s dict from column values (a ``Media`` or a row of :data:`MEDIA_COLUMNS`)."""
+    """``MediaOut``'s dict from column values (a ``Media`` or a row of :data:`MEDIA_COLUMNS`, whose
+    order the parameters follow)."""
     ready = status == MediaStatus.READY and variants
     return {
         "id": id,

@@ -130,6 +130,10 @@ class NoteCardLeanOut(NoteCardOut):
         return self.card(note)
 
 
+#: The cover's columns in a card row, in ``media_out``'s order.
+_COVER_KEYS = tuple(f"cover__{column}" for column in MEDIA_COLUMNS)
+
+
 def note_card(request, row: dict) -> dict:
     """``NoteCardOut``'s dict from a card row (:data:`notes.selectors.CARD_COLUMNS` and flags)."""
     return {
@@ -137,9 +141,7 @@ def note_card(request, row: dict) -> dict:
         "kind": row["kind"],
         "title": row["title"],
         "cover": (
-            media_out(request, **{column: row[f"cover__{column}"] for column in MEDIA_COLUMNS})
-            if row["cover__id"] is not None
-            else None
+            media_out(request, *map(row.__getitem__, _COVER_KEYS)) if row["cover__id"] is not None else None
         ),
         "author": user_summary_of_row(
             request, row, "author__", is_following=row.get("author_followed", False)

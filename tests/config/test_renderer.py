@@ -59,8 +59,12 @@ def test_datetime_out_writes_what_drf_writes(settings):
         datetime.datetime(2026, 12, 1, 23, 59, 59, tzinfo=datetime.timezone(datetime.timedelta(hours=-5))),
         datetime.datetime(1, 1, 1, 0, 0, tzinfo=datetime.UTC).replace(year=2),
         datetime.datetime(2026, 3, 29, 1, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")),
+        datetime.datetime(1990, 7, 1, 12, 0, 0, 1, tzinfo=datetime.UTC),  # summer time in China
+        datetime.datetime(1960, 1, 1, tzinfo=datetime.UTC),  # Monrovia: -00:44:30
+        datetime.datetime(9999, 12, 31, 12, tzinfo=datetime.UTC),
     ]
-    for zone in ("Asia/Shanghai", "UTC", "America/New_York"):
+    # Offsets with seconds (local mean time) are written by isoformat(), the rest by orjson.
+    for zone in ("Asia/Shanghai", "UTC", "America/New_York", "Africa/Monrovia"):
         settings.TIME_ZONE = zone
         for moment in moments:
             assert datetime_out(moment) == drf.to_representation(moment), (zone, moment)

@@ -5,6 +5,7 @@ viewer's visibility over to another."""
 from __future__ import annotations
 
 import base64
+import inspect
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -12,14 +13,16 @@ from django.db import connection
 from django.test import RequestFactory
 from django.utils.dateparse import parse_datetime
 
+from accounts.api.serializers import user_summary_of
 from accounts.models import Follow, User
-from accounts.selectors import viewer_from_id
+from accounts.selectors import USER_SUMMARY_COLUMNS, viewer_from_id
 from config import db as config_db
 from config.db import PreparedQuery
+from notes.api.media import media_out
 from notes.api.serializers import NoteCardOut, note_card
 from notes.choices import MediaStatus, Visibility
 from notes.models import Note, NoteCollect, NoteLike
-from notes.selectors import note_cards, notes_for_cards
+from notes.selectors import MEDIA_COLUMNS, note_cards, notes_for_cards
 from tests.conftest import requires_postgres
 from tests.factories.accounts import BlockFactory, FollowFactory, UserFactory
 from tests.factories.notes import BoardFactory, NoteFactory
@@ -261,3 +264,10 @@ def test_json_columns_read_by_a_compiled_query_are_what_the_orm_reads(db):
     for stored in (None, "not json", '{"a": 1}'):
         expected = field.from_db_value(stored, None, connection)
         assert config_db._json_from_db(stored, None, connection) == expected
+
+
+def test_row_renderers_take_the_columns_in_the_selectors_order():
+    """Card rows are rendered by position (``media_out(request, *cover_columns)``): the parameters
+    must follow the column tuples the selectors read."""
+    assert tuple(inspect.signature(media_out).parameters)[1:] == MEDIA_COLUMNS
+    assert tuple(inspect.signature(user_summary_of).parameters)[1:6] == USER_SUMMARY_COLUMNS
