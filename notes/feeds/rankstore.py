@@ -170,11 +170,6 @@ class Found:
     tag: str = ""
 
 
-def _unseen_top():
-    """The registered script (EVALSHA; loaded once per server on first use)."""
-    return redisconn.client().register_script(UNSEEN_TOP)
-
-
 #: KEYS: the reader's pool, their seen set, the impressions hash; ARGV: the pool's new value ("":
 #: leave it, "-": drop it), its lifetime, now, the oldest "seen" time kept, how many seen notes are
 #: kept, the seen set's lifetime, then the served note ids. One reply instead of one per command:
@@ -201,8 +196,9 @@ return 0
 """
 
 
-def _mark_seen():
-    return redisconn.client().register_script(MARK_SEEN)
+def _script(source: str):
+    """One of this module's scripts, registered (EVALSHA; loaded once per server on first use)."""
+    return redisconn.client().register_script(source)
 
 
 class RankStore:
@@ -317,7 +313,7 @@ class RedisRankStore(RankStore):
         keys = [self._seen(reader.user_id), self._pool(reader.user_id, category), self._version(), *channels]
         tag = reader_tag(reader)
         args = [since, now.timestamp(), tag, settings.FEED_DISCOVER_POOL_SECONDS, *nums]
-        version, *replies = _unseen_top()(keys=keys, args=args)
+        version, *replies = _script(UNSEEN_TOP)(keys=keys, args=args)
         if replies and isinstance(replies[0], str):
             return Found(_unpooled(replies[0]), more=True, ranked=True, version=version, tag=tag)
         results = [
@@ -349,7 +345,7 @@ class RedisRankStore(RankStore):
             pool_value = "-"  # written even when nothing was served, so unservable notes leave it
         if pool_value or note_ids:
             pool_key = self._pool(user_id, pool.category if pool is not None else None)
-            _mark_seen()(
+            _script(MARK_SEEN)(
                 keys=[pool_key, self._seen(user_id), self._impressions()],
                 args=[
                     pool_value,

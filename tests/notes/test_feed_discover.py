@@ -14,7 +14,7 @@ from accounts import services as account_services
 from accounts.models import User
 from notes.choices import NoteStatus, Visibility
 from notes.feeds import ranking, redisconn, scoring, selectors
-from notes.feeds.rankstore import RankRow, rank_store
+from notes.feeds.rankstore import Pool, RankRow, rank_store, reader_tag
 from notes.feeds.services import note_set_reach
 from notes.models import FeedWatermark, Note, NoteLike, NoteScore, NoteTopic, ReaderProfile, Topic
 from notes.services import interactions
@@ -539,8 +539,6 @@ def test_redis_store_records_what_was_served_in_bounds(feed_backend, settings):
     """``mark_seen`` in Redis: the served notes join the reader's seen set (only the newest
     ``FEED_SEEN_MAX``, none older than ``FEED_SEEN_DAYS``, the set expiring after them), each
     counts an impression, and the reader's pool is kept, dropped or left as asked."""
-    from notes.feeds.rankstore import Pool, reader_tag
-
     settings.FEED_SEEN_MAX, settings.FEED_SEEN_DAYS, settings.FEED_DISCOVER_POOL_SECONDS = 5, 3, 60
     store, client = rank_store(), redisconn.client()
     seen, pool_key = store._seen(7), store._pool(7, "food")
