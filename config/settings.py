@@ -82,6 +82,8 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    # Checked before each request's first query, by looking at the socket, not by a round trip.
+    DATABASES["default"]["ENGINE"] = "config.postgres"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Parameters sent apart from the SQL, and a query run a fifth time becomes a prepared statement:
     # the hot reads' plans (0.8-1.4 ms of planning each) are then made once per connection. Off

@@ -44,7 +44,7 @@ def test_environment_switches_each_piece_to_its_service():
             CORS_ALLOWED_ORIGINS="https://app.example,https://m.example",
         ).stdout
     )
-    assert out["engine"] == "django.db.backends.postgresql"
+    assert out["engine"] == "config.postgres"  # Django's, with a health check on the socket
     assert out["cache"].endswith("RedisCache")
     assert out["eager"] is False
     assert out["storage"] == "storages.backends.s3.S3Storage"
