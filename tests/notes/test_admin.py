@@ -38,6 +38,18 @@ def test_hide_and_restore_actions_keep_counters(moderator_admin):
     assert User.objects.get(pk=note.author_id).note_count == 1
 
 
+def test_admin_actions_leave_a_notice_and_api_requests_carry_no_message_store(moderator_admin):
+    """Messages (``config.middleware.PageMessageMiddleware``) work in the admin and are not set up
+    under ``/api/``, where nothing shows them."""
+    note = live_note()
+    response = moderator_admin.post(
+        "/admin/notes/note/", {"action": "hide_notes", "_selected_action": [note.pk]}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == ["1 note(s) hidden."]
+    api = moderator_admin.get(f"/api/v1/notes/{note.pk}")
+    assert not hasattr(api.wsgi_request, "_messages")
+
+
 def test_what_services_own_is_read_only_on_the_change_page(moderator_admin):
     """A review's product, rating and badge, and a note's author, status and visibility change only
     through services (counts, order lines, timelines follow them), never by editing the row."""
