@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from notes.models import (
 )
 from notes.search import indexing
 from notes.search import selectors as search_selectors
+from notes.search import services as search_services
 from notes.search.segmentation import index_tokens, query_tokens
 from notes.search.selectors import search_notes
 from notes.services import notes as note_services
@@ -429,6 +430,32 @@ def test_history_lists_newest_distinct_queries_and_only_first_pages(client_for):
     assert [h["query"] for h in history] == ["穿搭", "咖啡"]
     assert SearchHistory.objects.filter(user=me).count() == 2
     assert [h["query"] for h in client_for(other).get(f"{URL}/history").json()] == ["火锅"]
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@requires_postgres("asynchronous commit is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_history_is_committed_without_waiting_for_the_disk_only_in_its_own_transaction():
+    """Outside a transaction the upsert commits asynchronously, and the setting ends with it; inside
+    one it would cover the whole transaction, so there the ordinary upsert runs."""
+    user, now = UserFactory(), timezone.now()
+    with CaptureQueriesContext(connection) as own:
+        search_services.search_record(user_id=user.pk, query="穿搭", found=False, now=now - timedelta(1))
+        search_services.search_record(user_id=user.pk, query=" 穿搭 ", found=False, now=now)
+    assert all("set_config('synchronous_commit', 'off', true)" in q["sql"] for q in own.captured_queries)
+    history = SearchHistory.objects.filter(user=user).values_list("query", "searched_at")
+    assert list(history) == [("穿搭", now)]
+    assert _synchronous_commit() == "on"
+    with transaction.atomic(), CaptureQueriesContext(connection) as inside:
+        search_services.search_record(user_id=user.pk, query="咖啡", found=False, now=now)
+        assert _synchronous_commit() == "on"
+    assert "set_config" not in inside.captured_queries[0]["sql"]
+    assert SearchHistory.objects.filter(user=user).count() == 2
 
 
 def test_history_delete_one_or_all_and_only_your_own(client_for, anon_client):
