@@ -7,15 +7,20 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config.api.converters import TextConverter
 from config.api.exceptions import api_not_found
 from config.api.health import HealthView
+from config.api.routing import by_first_segment
 
 register_converter(TextConverter, "text")  # before the apps' urls below use it
 
-api_v1 = [
-    path("", include("notes.api.urls")),  # the busiest first: the patterns are tried in order
+#: The API's patterns, busiest first; each app's are tried only when the first segment is theirs.
+API_PATTERNS = [
+    path("", include("notes.api.urls")),
     path("", include("accounts.api.urls")),
     path("health", HealthView.as_view(), name="health"),
     path("", include("shop.api.urls")),
     path("", include("shop.api.orders_urls")),
+]
+api_v1 = [
+    *by_first_segment(API_PATTERNS),
     # Last: unknown API paths answer in the API's error shape, in DEBUG too.
     re_path(r"^.*$", api_not_found),
 ]
