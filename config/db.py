@@ -234,6 +234,7 @@ class KeysetRows:
         )
 
 
+@cache  # a model's fields are fixed once apps are loaded; instance_from_row asks on every request
 def concrete_columns(model: type[Model], prefix: str = "") -> tuple[str, ...]:
     """Every column of ``model`` (its ``attname``\\s), under ``prefix`` when read through a relation."""
     return tuple(prefix + field.attname for field in model._meta.concrete_fields)
