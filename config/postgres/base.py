@@ -6,8 +6,10 @@ with a ``SELECT 1``: one more round trip on every request (0.18 ms here, a tenth
 A connection the server has ended (a restart, ``pg_terminate_backend``, an idle timeout) is closed
 from its side, which makes the socket readable while the connection is idle and nothing is expected
 from it: :meth:`DatabaseWrapper.is_usable` looks for that, and Django then opens a new connection
-before the query instead of failing the request. What it cannot see, a peer that vanished without a
-word (a cut cable), a ``SELECT 1`` would only find after the network's timeout anyway.
+before the query instead of failing the request. Anything else a server sends an idle connection
+(a notice) reads the same and costs a reconnect, never a failed request. What it cannot see, a peer
+that vanished without a word (a cut cable), a ``SELECT 1`` would only find after the network's
+timeout anyway.
 """
 
 from __future__ import annotations
