@@ -43,8 +43,9 @@ def search_record(*, user_id: int, query: str, found: bool, now: datetime | None
     if not text:
         return
     now = now or timezone.now()
-    # In a transaction the setting would last until its end, and so cover every write in it.
-    own_commit = connection.vendor == "postgresql" and not connection.in_atomic_block
+    # Only where the statement is its own transaction: in a caller's, the setting would last until
+    # that one's end, and so cover every write in it.
+    own_commit = connection.vendor == "postgresql" and connection.get_autocommit()
     with connection.cursor() as cursor:
         cursor.execute(
             _REMEMBER_ASYNC if own_commit else _REMEMBER,

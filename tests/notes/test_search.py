@@ -456,6 +456,14 @@ def test_history_is_committed_without_waiting_for_the_disk_only_in_its_own_trans
         assert _synchronous_commit() == "on"
     assert "set_config" not in inside.captured_queries[0]["sql"]
     assert SearchHistory.objects.filter(user=user).count() == 2
+    transaction.set_autocommit(False)  # a transaction managed by hand: the same
+    try:
+        search_services.search_record(user_id=user.pk, query="火锅", found=False, now=now)
+        assert _synchronous_commit() == "on"
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert SearchHistory.objects.filter(user=user).count() == 2
 
 
 def test_history_delete_one_or_all_and_only_your_own(client_for, anon_client):
