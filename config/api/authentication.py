@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from allauth.headless import app_settings
 from allauth.headless.contrib.rest_framework.authentication import JWTTokenAuthentication
@@ -29,6 +29,10 @@ class JWTAuthentication(JWTTokenAuthentication):
     once, see ``user_get_by_pk``).
     """
 
+    @property
+    def keyword(self) -> str:
+        return headless_setting("JWT_AUTHORIZATION_HEADER_SCHEME")
+
     def authenticate_credentials(self, key: str):
         payload = access_token_payload(key)
         try:
@@ -48,7 +52,7 @@ def access_token_payload(token: str) -> dict:
     and gives the same answer for the same token and key every time: a token that passed is kept (a
     bounded number per process, forgotten when settings change) and only its expiry is checked again.
     Not with allauth's stateful validation, which also asks whether the session still exists."""
-    if app_settings.JWT_STATEFUL_VALIDATION_ENABLED:
+    if headless_setting("JWT_STATEFUL_VALIDATION_ENABLED"):
         payload = _validated(token)
     else:
         payload = _validated_once(token)
@@ -67,6 +71,14 @@ def _validated(token: str) -> dict:
 _validated_once = lru_cache(maxsize=VERIFIED_TOKENS)(_validated)  # a failure is not kept
 
 
+@cache
+def headless_setting(name: str):
+    """One of allauth's headless settings, read once (each read through its module goes through a
+    ``__getattr__`` and Django's settings; every authenticated request asked for two)."""
+    return getattr(app_settings, name)
+
+
 @receiver(setting_changed)
 def _forget(**kwargs) -> None:
     _validated_once.cache_clear()
+    headless_setting.cache_clear()

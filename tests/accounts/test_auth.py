@@ -287,3 +287,28 @@ def test_email_verification_is_optional_and_works(mailoutbox):
     verified = APIClient().post("/_allauth/app/v1/auth/email/verify", {"key": key}, format="json")
     assert verified.status_code in (200, 401), verified.content
     assert EmailAddress.objects.get(email="yue@example.com").verified
+
+
+def test_headless_settings_read_once_still_follow_a_change(client_for, settings):
+    """``headless_setting`` remembers allauth's settings per process and forgets them when settings
+    change: the header's scheme, and stateful validation (the token's session must still exist)."""
+    from importlib import import_module
+
+    from allauth.headless.tokens.strategies.jwt.internal import session_key_from_sid
+
+    from config.api.authentication import access_token_payload
+
+    user = UserFactory()
+    client = client_for(user)
+    token = _token_of(client)
+    assert client.get("/api/v1/me").json()["id"] == user.pk
+    settings.HEADLESS_JWT_AUTHORIZATION_HEADER_SCHEME = "Token"
+    assert_error(client.get("/api/v1/me"), 401, "not_authenticated")
+    scheme = APIClient()
+    scheme.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert scheme.get("/api/v1/me").json()["id"] == user.pk
+    settings.HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
+    assert scheme.get("/api/v1/me").json()["id"] == user.pk
+    session_key = session_key_from_sid(access_token_payload(token)["sid"])
+    import_module(settings.SESSION_ENGINE).SessionStore(session_key).delete()  # logged out: refused now
+    assert_error(scheme.get("/api/v1/me"), 401, "authentication_failed")
