@@ -234,16 +234,23 @@ class KeysetRows:
         )
 
 
+@cache  # renderers look their row's keys up on every card
+def prefixed(prefix: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """``columns`` as a ``.values()`` row names them when read through a relation (``prefix``, e.g.
+    ``author__``)."""
+    return tuple(prefix + column for column in columns)
+
+
 @cache  # a model's fields are fixed once apps are loaded; instance_from_row asks on every request
 def concrete_columns(model: type[Model], prefix: str = "") -> tuple[str, ...]:
     """Every column of ``model`` (its ``attname``\\s), under ``prefix`` when read through a relation."""
-    return tuple(prefix + field.attname for field in model._meta.concrete_fields)
+    return prefixed(prefix, tuple(field.attname for field in model._meta.concrete_fields))
 
 
 def instance_from_row(model: type[Model], row: dict, prefix: str = "") -> Model:
     """A ``model`` instance from a row holding :func:`concrete_columns`, as the ORM would load it."""
     names = concrete_columns(model)
-    return model.from_db(DEFAULT_DB_ALIAS, names, [row[prefix + name] for name in names])
+    return model.from_db(DEFAULT_DB_ALIAS, names, list(map(row.__getitem__, concrete_columns(model, prefix))))
 
 
 # --- timestamps ------------------------------------------------------------------------------------------

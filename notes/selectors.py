@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from accounts.selectors import USER_SUMMARY_COLUMNS, viewer_from_id, viewer_id_of
-from config.db import KeysetQuery, KeysetRows, PreparedQuery
+from config.db import KeysetQuery, KeysetRows, PreparedQuery, prefixed
 from config.errors import NotFound
 from notes.models import Note, NoteCollect, NoteLike, NoteMedia, Topic
 from shop.models import Product
@@ -55,8 +55,8 @@ CARD_COLUMNS = (
     "collect_count",
     "comment_count",
     "published_at",
-    *(f"author__{column}" for column in USER_SUMMARY_COLUMNS),
-    *(f"cover__{column}" for column in MEDIA_COLUMNS),
+    *prefixed("author__", USER_SUMMARY_COLUMNS),
+    *prefixed("cover__", MEDIA_COLUMNS),
 )
 
 

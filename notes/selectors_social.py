@@ -16,7 +16,7 @@ from django.db.models.functions import RowNumber
 
 from accounts.models import Block, Follow, FollowRequest, User
 from accounts.selectors import USER_SUMMARY_COLUMNS, user_can_see_connections, viewer_from_id, viewer_id_of
-from config.db import KeysetQuery, KeysetRows, PreparedQuery, concrete_columns, instance_from_row
+from config.db import KeysetQuery, KeysetRows, PreparedQuery, concrete_columns, instance_from_row, prefixed
 from config.errors import Forbidden, NotFound
 from notes.models import Board, Comment, CommentLike, Media, Note, NoteCollect, NoteLike
 from notes.selectors import CARD_COLUMNS
@@ -99,7 +99,7 @@ COMMENT_COLUMNS = (
     "reply_count",
     "created_at",
     "reply_to__username",
-    *(f"author__{column}" for column in USER_SUMMARY_COLUMNS),
+    *prefixed("author__", USER_SUMMARY_COLUMNS),
 )
 COMMENT_FLAGS = ("viewer_liked", *(f"author_{flag}" for flag in AUTHOR_FLAGS))
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from functools import cache
-
 from rest_framework import serializers
 
 from accounts.choices import Category
@@ -9,6 +7,7 @@ from accounts.models import Brand, KolCertification, Notification, User
 from accounts.selectors import USER_SUMMARY_COLUMNS
 from config.api.files import file_url
 from config.api.renderers import datetime_out
+from config.db import prefixed
 
 
 class StrictSerializer(serializers.Serializer):
@@ -40,12 +39,7 @@ class UserSummaryOut(serializers.Serializer):
 def user_summary_of_row(request, row: dict, prefix: str, **flags: bool) -> dict:
     """:func:`user_summary_of` from a row read through a relation (``prefix``, e.g. ``author__``, then
     :data:`accounts.selectors.USER_SUMMARY_COLUMNS`), with the viewer's ``flags``."""
-    return user_summary_of(request, *map(row.__getitem__, _prefixed(prefix)), **flags)
-
-
-@cache
-def _prefixed(prefix: str) -> tuple[str, ...]:
-    return tuple(prefix + column for column in USER_SUMMARY_COLUMNS)
+    return user_summary_of(request, *map(row.__getitem__, prefixed(prefix, USER_SUMMARY_COLUMNS)), **flags)
 
 
 def user_summary_row(user: User, prefix: str) -> dict:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from accounts.api.serializers import StrictSerializer, UserSummaryOut, user_summary_of_row, user_summary_row
 from accounts.choices import Category
 from config.api.renderers import datetime_out
+from config.db import prefixed
 from notes.api.media import MediaOut, media_out
 from notes.choices import PublishAction, Visibility
 from notes.models import Note
@@ -131,7 +132,7 @@ class NoteCardLeanOut(NoteCardOut):
 
 
 #: The cover's columns in a card row, in ``media_out``'s order.
-_COVER_KEYS = tuple(f"cover__{column}" for column in MEDIA_COLUMNS)
+_COVER_KEYS = prefixed("cover__", MEDIA_COLUMNS)
 
 
 def note_card(request, row: dict) -> dict:
