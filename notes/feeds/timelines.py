@@ -331,22 +331,26 @@ class RedisTimeline(TimelineBackend):
         # Exclusive upper bound: every member below the cursor's key (the cursor's own member is
         # longer than its key, hence above it).
         high = f"({_prefix(cursor)}" if cursor else "+"
-        client = redisconn.client()
-        pipe = client.pipeline(transaction=False)
-        pipe.get(self._pulled(user_id))
-        pipe.zrevrangebylex(self._tl(user_id), high, "-", start=0, num=limit)
-        remembered, own = pipe.execute()
+
+        def newest(name: str) -> bytes:
+            return redisconn.command("ZREVRANGEBYLEX", name, high, "-", "LIMIT", 0, limit)
+
+        remembered, own = redisconn.execute_packed(
+            [redisconn.command("GET", self._pulled(user_id)), newest(self._tl(user_id))], transaction=False
+        )
         if remembered is None:
             pulled = pulled_author_ids(user_id)
         else:
             pulled = [int(author_id) for author_id in remembered.split(",") if author_id]
-        pipe = client.pipeline(transaction=False)
-        for author_id in pulled:
-            pipe.zrevrangebylex(self._out(author_id), high, "-", start=0, num=limit)
+        commands = [newest(self._out(author_id)) for author_id in pulled]
         if remembered is None:
             remember = max(1, settings.FEED_PULL_CACHE_SECONDS)  # Redis refuses an expiry of 0
-            pipe.set(self._pulled(user_id), ",".join(map(str, pulled)), ex=remember)
-        outboxes = pipe.execute()[: len(pulled)] if len(pipe) else []
+            commands.append(
+                redisconn.command("SET", self._pulled(user_id), ",".join(map(str, pulled)), "EX", remember)
+            )
+        outboxes = redisconn.execute_packed(commands, transaction=False)[: len(pulled)]
+        if not outboxes:  # the timeline alone: already newest first, one entry per note
+            return [Entry.from_member(member) for member in own]
         sources = [own, *outboxes]
         return merge(*((Entry.from_member(member) for member in members) for members in sources), limit=limit)
 

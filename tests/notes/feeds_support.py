@@ -93,13 +93,14 @@ def stored_timeline(user_id: int) -> list[int]:
 
 
 class RedisTrips:
-    """Counts Redis round trips (single commands and pipeline executions): ``count`` all of them,
-    ``feeds`` those of the feeds' own connection pool (not the cache's: anonymous requests also
-    pay DRF's ``AnonRateThrottle``, a cache get and set)."""
+    """Counts Redis round trips (single commands, pipeline executions and the feeds' pre-packed
+    commands): ``count`` all of them, ``feeds`` those of the feeds' own connection pool (not the
+    cache's: anonymous requests also pay DRF's ``AnonRateThrottle``, a cache get and set)."""
 
     def __init__(self, monkeypatch):
         self.count = self.feeds = 0
         real_command, real_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+        real_packed = redisconn.execute_packed
 
         def tally(client):
             self.count += 1
@@ -115,7 +116,14 @@ class RedisTrips:
                 tally(pipe)
             return real_execute(pipe, *args, **kwargs)
 
+        def packed(commands, **kwargs):
+            if commands:
+                self.count += 1
+                self.feeds += 1
+            return real_packed(commands, **kwargs)
+
         monkeypatch.setattr(redis.Redis, "execute_command", command)
+        monkeypatch.setattr(redisconn, "execute_packed", packed)
         monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
 
 
