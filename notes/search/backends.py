@@ -64,6 +64,11 @@ class PostgresBackend:
         """:meth:`condition` of an already written ``tsquery`` (one query parameter)."""
         return Q(vector__matches=tsquery)
 
+    @staticmethod
+    def condition_each(tsquery: str) -> Q:
+        """:meth:`condition_for`, tested document by document (never through the GIN index)."""
+        return Q(vector__matches_each=tsquery)
+
     def match(self, documents: QuerySet, tokens: list[str]) -> QuerySet:
         return documents.filter(self.condition(tokens))
 

@@ -40,3 +40,18 @@ class Matches(Lookup):
         # search's 3) instead of custom plans because queries of two words look cheaper than one.
         # The GIN index still answers it (the sub-select's value is known before the scan starts).
         return f"{lhs} @@ (SELECT ({rhs})::tsquery)", [*lhs_params, *rhs_params]
+
+
+@TokenVectorField.register_lookup
+class MatchesEach(Matches):
+    """``vector__matches_each=...``: the same test as ``matches``, written as the function its
+    operator calls, which no index answers. For a query that reads documents in another index's
+    order and tests each one as it goes (the newest-first search's walk): with ``@@`` PostgreSQL may
+    start from the GIN index instead and fetch every match of a common word."""
+
+    lookup_name = "matches_each"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"ts_match_vq({lhs}, (SELECT ({rhs})::tsquery))", [*lhs_params, *rhs_params]

@@ -21,11 +21,14 @@ from notes.search.segmentation import VERSION, index_tokens
 from shop.models import Product
 
 BATCH_SIZE = 500
-UPDATE_FIELDS = ["head", "body", "vector", "version", "indexed_at"]
 
 
-def _document(model: type[Model], key: str, pk: int, head: list[str], body: list[str], now) -> Model:
-    return model(**{f"{key}_id": pk}, **get_backend().document(head, body), version=VERSION, indexed_at=now)
+def _document(
+    model: type[Model], key: str, pk: int, head: list[str], body: list[str], now, **columns
+) -> Model:
+    return model(
+        **{f"{key}_id": pk}, **get_backend().document(head, body), version=VERSION, indexed_at=now, **columns
+    )
 
 
 def _write(model: type[Model], key: str, documents: list[Model], stale_ids: Iterable[int] = ()) -> None:
@@ -35,7 +38,10 @@ def _write(model: type[Model], key: str, documents: list[Model], stale_ids: Iter
             model.objects.filter(**{f"{key}_id__in": stale_ids}).delete()
         if documents:
             model.objects.bulk_create(
-                documents, update_conflicts=True, unique_fields=[key], update_fields=UPDATE_FIELDS
+                documents,
+                update_conflicts=True,
+                unique_fields=[key],
+                update_fields=[f.name for f in model._meta.concrete_fields if not f.primary_key],
             )
 
 
@@ -52,11 +58,14 @@ def index_notes(note_ids: Iterable[int]) -> int:
     live = (
         Note.objects.live()
         .filter(pk__in=note_ids)
-        .only("id", "title", "body", "place_name", "place_city")
+        .only("id", "title", "body", "place_name", "place_city", "published_at")
         .prefetch_related(Prefetch("topics", queryset=Topic.objects.only("id", "name")))
     )
     now = timezone.now()
-    documents = [_document(NoteSearchDocument, "note", n.pk, *note_document_text(n), now) for n in live]
+    documents = [
+        _document(NoteSearchDocument, "note", n.pk, *note_document_text(n), now, published_at=n.published_at)
+        for n in live
+    ]
     written = {d.note_id for d in documents}
     _write(NoteSearchDocument, "note", documents, stale_ids=[pk for pk in note_ids if pk not in written])
     return len(documents)

@@ -48,6 +48,12 @@ class NoteSearchDocument(SearchDocument):
     note = models.OneToOneField(
         "notes.Note", on_delete=models.CASCADE, primary_key=True, related_name="search_document"
     )
+    published_at = models.DateTimeField(
+        null=True, help_text="The note's, copied: the newest-first search reads documents in this order."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["published_at", "note"], name="note_document_published")]
 
     def __str__(self) -> str:
         return f"Search document of note {self.note_id}"

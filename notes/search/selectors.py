@@ -19,14 +19,12 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Case,
-    ExpressionWrapper,
+    Exists,
     F,
     IntegerField,
     Model,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Value,
@@ -115,9 +113,9 @@ _DAWN = datetime(1970, 1, 1, tzinfo=UTC)
 _DUSK = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def _latest_window(viewer, holds: Q, keyset: Keyset, walk: int) -> QuerySet:
+def _latest_window(viewer, tsquery: str, keyset: Keyset, walk: int) -> QuerySet:
     """The ids of the ``keyset.count`` newest notes ``viewer`` may see (after the position) whose
-    document ``holds`` the query's tokens (``PostgresBackend.condition``).
+    document holds every token of ``tsquery`` (``PostgresBackend.tsquery``).
 
     A common word is in a good share of the newest notes, a rare one in a few notes anywhere; the
     planner knows neither (the vectors have no statistics, see migration 0005) and a single plan is
@@ -126,8 +124,9 @@ def _latest_window(viewer, holds: Q, keyset: Keyset, walk: int) -> QuerySet:
     "ramen". So the ids come from ``walk UNION ALL index LIMIT count``, whose second half only runs
     when the first did not fill the page:
 
-    1. *walk*: the next ``walk`` live notes in date order (the ``note_published_recent`` index), each
-       checked against its own document by primary key;
+    1. *walk*: the documents of the next ``walk`` live notes in date order (their own
+       ``note_document_published`` index: a document holds its note's date), each tested as it is
+       read; only a match has its note's visibility checked;
     2. *index*: the older notes whose document the GIN index matches, newest first.
 
     Both halves take their rows from ``Note.objects.visible_to(viewer)``. PostgreSQL only: SQLite
@@ -144,21 +143,22 @@ def _latest_window(viewer, holds: Q, keyset: Keyset, walk: int) -> QuerySet:
         .values("published_at")[walk : walk + 1]
     )
     visible = Note.objects.visible_to(viewer).live().filter(**after)
-    document_matches = Subquery(
-        NoteSearchDocument.objects.filter(pk=OuterRef("pk")).values(
-            hit=ExpressionWrapper(holds, output_field=BooleanField())
-        )
-    )
+    backend = get_backend()
+    # Walking the documents rather than the notes: a note that does not match costs one read of its
+    # document, not a read of the note, its author and then its document by primary key (four
+    # index pages), which was most of a middling word's search.
     walked = (
-        visible.filter(**{from_stop_on: Coalesce(stop, Value(_DUSK if keyset.reverse else _DAWN))})
-        .filter(document_matches)
-        .order_by(*order)
-        .values("pk")[: keyset.count]
+        NoteSearchDocument.objects.filter(**after)
+        .filter(**{from_stop_on: Coalesce(stop, Value(_DUSK if keyset.reverse else _DAWN))})
+        .filter(backend.condition_each(tsquery))
+        .filter(Exists(visible.filter(pk=OuterRef("note_id"))))
+        .order_by(order[0], order[1].replace("id", "note_id"))
+        .values("note_id")[: keyset.count]
     )
     # Sorted on an expression the date index cannot serve, so that PostgreSQL starts this half from
     # the GIN index (few rows: the word was rare in the walk) instead of walking every older note.
     date = F("published_at") + Value(timedelta(0))
-    documents = NoteSearchDocument.objects.filter(holds).values("pk")
+    documents = NoteSearchDocument.objects.filter(backend.condition_for(tsquery)).values("pk")
     indexed = (
         visible.filter(**{older: stop}, pk__in=documents)
         .order_by(date.asc() if keyset.reverse else date.desc(), order[1])
@@ -172,8 +172,8 @@ def _newest_matching_notes(notes: QuerySet, tokens: list[str], viewer, keyset: K
     position) whose document holds every token: :func:`_latest_window` on PostgreSQL, the matching
     documents on SQLite (same rows, same order)."""
     if connection.vendor == "postgresql":
-        holds = get_backend().condition(tokens)
-        return notes.filter(pk__in=_latest_window(viewer, holds, keyset, LATEST_WALK_PER_ROW * keyset.count))
+        walk = LATEST_WALK_PER_ROW * keyset.count
+        return notes.filter(pk__in=_latest_window(viewer, get_backend().tsquery(tokens), keyset, walk))
     return notes.filter(pk__in=get_backend().match(NoteSearchDocument.objects.all(), tokens).values("pk"))
 
 
@@ -206,8 +206,7 @@ def _card_rows(notes: QuerySet, viewer, keyset: Keyset) -> QuerySet:
 def _newest_cards(viewer_id, tsquery: str, position, *, reverse: bool, count: int, walk: int) -> QuerySet:
     viewer = viewer_from_id(viewer_id)
     keyset = Keyset(position=position, reverse=reverse, count=count)
-    holds = get_backend().condition_for(tsquery)
-    notes = notes_for_cards(viewer).live().filter(pk__in=_latest_window(viewer, holds, keyset, walk))
+    notes = notes_for_cards(viewer).live().filter(pk__in=_latest_window(viewer, tsquery, keyset, walk))
     return _card_rows(notes, viewer, keyset)
 
 
