@@ -34,7 +34,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.selectors import users_for_cards, viewer_from_id, viewer_id_of
 from config.db import PreparedQuery
-from notes.choices import NoteStatus, SearchSort, SearchType
+from notes.choices import SearchSort, SearchType
 from notes.models import (
     HotSearch,
     Note,
@@ -135,12 +135,10 @@ def _latest_window(viewer, tsquery: str, keyset: Keyset, walk: int) -> QuerySet:
     order, older = keyset.order()
     from_stop_on = "published_at__lte" if keyset.reverse else "published_at__gte"
     after = {older: keyset.position} if keyset.position is not None else {}
-    # Where the walk stops: the date of the note ``walk`` places further on (status alone, so this
-    # reads only the date index). None when fewer notes are left: the walk then covers them all.
+    # Where the walk stops: the date of the document ``walk`` places further on (read from the
+    # walk's own index alone). None when fewer are left: the walk then covers them all.
     stop = Subquery(
-        Note.objects.filter(status=NoteStatus.PUBLISHED, **after)
-        .order_by(order[0])
-        .values("published_at")[walk : walk + 1]
+        NoteSearchDocument.objects.filter(**after).order_by(order[0]).values("published_at")[walk : walk + 1]
     )
     visible = Note.objects.visible_to(viewer).live().filter(**after)
     backend = get_backend()

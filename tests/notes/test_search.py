@@ -681,12 +681,24 @@ def test_short_chinese_queries_use_the_gin_index():
             qs = search_notes(query=q, sort=sort, viewer=who)[:20]
             plan = qs.explain()
             assert "notes_notesearchdocument_vector_gin" in plan, plan
-            assert "Seq Scan on notes_notesearchdocument" not in plan, plan
+            assert not _unbounded_document_scans(plan), plan
             assert [n.title for n in qs] == ["连衣裙"]
-    # A common word: newest first walks the documents by date, testing each as it is read (the
-    # GIN index only for what is older than the walk).
+    # A common word: newest first walks the documents from a date on, testing each as it is read
+    # (the GIN index only for what is older than the walk).
     plan = search_notes(query="穿搭", sort="latest", viewer=viewer)[:20].explain()
-    assert "note_document_published" in plan and "ts_match_vq" in plan, plan
+    assert "ts_match_vq(vector" in plan and not _unbounded_document_scans(plan), plan
+
+
+def _unbounded_document_scans(plan: str) -> list[str]:
+    """Sequential scans of the note documents, except the newest-first walk's, which reads from a
+    date on (by its index at scale; at this test's size PostgreSQL may rightly read the little
+    table whole instead)."""
+    lines = plan.splitlines()
+    return [
+        line
+        for line, detail in zip(lines, [*lines[1:], ""], strict=True)
+        if "Seq Scan on notes_notesearchdocument" in line and "published_at >=" not in detail
+    ]
 
 
 def test_schema_describes_the_search_endpoints(tmp_path):
