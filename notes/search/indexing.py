@@ -2,7 +2,9 @@
 
 A document mirrors its object's text as of the run; whether the object may be *shown* is decided at
 query time (visibility, blocks, ``on_sale``), so only text changes need a re-index. Notes are the one
-exception: only live notes have a document, so going live or not also re-indexes.
+exception: only live notes have a document, so going live or not also re-indexes, and a note's
+document also holds its publication date (the newest-first search reads documents in that order;
+it is set once, when the note goes live).
 """
 
 from __future__ import annotations
