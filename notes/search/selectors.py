@@ -135,22 +135,20 @@ def _latest_window(viewer, tsquery: str, keyset: Keyset, walk: int) -> QuerySet:
     order, older = keyset.order()
     from_stop_on = "published_at__lte" if keyset.reverse else "published_at__gte"
     after = {older: keyset.position} if keyset.position is not None else {}
+    documents_after = NoteSearchDocument.objects.filter(**after)  # a document holds its note's date
     # Where the walk stops: the date of the document ``walk`` places further on (read from the
     # walk's own index alone). None when fewer are left: the walk then covers them all.
-    stop = Subquery(
-        NoteSearchDocument.objects.filter(**after).order_by(order[0]).values("published_at")[walk : walk + 1]
-    )
+    stop = Subquery(documents_after.order_by(order[0]).values("published_at")[walk : walk + 1])
     visible = Note.objects.visible_to(viewer).live().filter(**after)
     backend = get_backend()
     # Walking the documents rather than the notes: a note that does not match costs one read of its
     # document, not a read of the note, its author and then its document by primary key (four
     # index pages), which was most of a middling word's search.
     walked = (
-        NoteSearchDocument.objects.filter(**after)
-        .filter(**{from_stop_on: Coalesce(stop, Value(_DUSK if keyset.reverse else _DAWN))})
+        documents_after.filter(**{from_stop_on: Coalesce(stop, Value(_DUSK if keyset.reverse else _DAWN))})
         .filter(backend.condition_each(tsquery))
         .filter(Exists(visible.filter(pk=OuterRef("note_id"))))
-        .order_by(order[0], order[1].replace("id", "note_id"))
+        .order_by(order[0], order[1].replace("id", "note_id"))  # ties by the note's id, as here named
         .values("note_id")[: keyset.count]
     )
     # Sorted on an expression the date index cannot serve, so that PostgreSQL starts this half from

@@ -284,6 +284,24 @@ def test_a_document_holds_its_note_publication_date(api, django_capture_on_commi
     assert NoteSearchDocument.objects.get(pk=out_now.pk).published_at == now
 
 
+def test_the_migration_copies_live_notes_dates_into_their_documents():
+    """Migration 0008 added the date to documents written before it: it copies each note's."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("notes.migrations.0008_search_document_published")
+    when = timezone.now() - timedelta(days=3)
+    note = make_note("穿搭", published_at=when)
+    other = make_note("咖啡")
+    NoteSearchDocument.objects.update(published_at=None)  # as documents were before it
+    migration.copy_publication_dates(apps, None)
+    assert NoteSearchDocument.objects.get(pk=note.pk).published_at == when
+    other.refresh_from_db()
+    assert other.published_at is not None
+    assert NoteSearchDocument.objects.get(pk=other.pk).published_at == other.published_at
+
+
 # --- Other types ----------------------------------------------------------------------------
 
 
