@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
@@ -130,6 +131,53 @@ class RedisTrips:
 @pytest.fixture
 def redis_trips(monkeypatch):
     return RedisTrips(monkeypatch)
+
+
+def command_names(packed: bytes) -> list[str]:
+    """The names of the commands in ``packed``, RESP as a client sends it (arrays of bulk strings)."""
+    names, at = [], 0
+    while at < len(packed):
+        end = packed.index(b"\r\n", at)
+        assert packed[at : at + 1] == b"*", packed[at:end]
+        count, at = int(packed[at + 1 : end]), end + 2
+        for index in range(count):
+            end = packed.index(b"\r\n", at)
+            start = end + 2
+            length = int(packed[at + 1 : end])
+            if index == 0:
+                names.append(packed[start : start + length].decode().upper())
+            at = start + length + 2
+    return names
+
+
+class RedisCommands:
+    """Counts the commands sent to Redis, by name, as they leave for the server: whatever a
+    connection writes (single commands, pipelines, the feeds' pre-packed commands, connection
+    set-up, health checks) is read back, so a pipeline of ten commands counts ten.
+
+    Client-side on purpose: the server's own ``INFO commandstats`` would be the same numbers while
+    nothing else talks to that Redis, but they are server-wide, and the benchmarks' databases live
+    on the same server."""
+
+    def __init__(self, monkeypatch):
+        self.sent: list[str] = []
+        real_send = redis.connection.AbstractConnection.send_packed_command
+
+        def send(connection, command, *args, **kwargs):
+            items = [command] if isinstance(command, str | bytes) else command
+            packed = b"".join(item.encode() if isinstance(item, str) else bytes(item) for item in items)
+            self.sent += command_names(packed)
+            return real_send(connection, command, *args, **kwargs)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+
+    @contextlib.contextmanager
+    def counted(self):
+        """Yields a ``Counter`` filled, on exit, with the commands sent inside, by name."""
+        found: Counter[str] = Counter()
+        start = len(self.sent)
+        yield found
+        found.update(self.sent[start:])
 
 
 @contextlib.contextmanager

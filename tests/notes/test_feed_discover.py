@@ -5,6 +5,7 @@ Endpoint tests run on both backends (database and Redis)."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -17,12 +18,12 @@ from notes.feeds import ranking, redisconn, scoring, selectors
 from notes.feeds.rankstore import Pool, RankRow, rank_store, reader_tag
 from notes.feeds.services import note_set_reach
 from notes.models import FeedWatermark, Note, NoteLike, NoteScore, NoteTopic, ReaderProfile, Topic
-from notes.services import interactions
+from notes.services import comments, interactions
 from notes.services import notes as note_services
 from tests.factories import UserFactory
 from tests.factories.notes import NoteFactory
 from tests.helpers import assert_error
-from tests.notes.feeds_support import all_pages, budget, follow, ids, publish
+from tests.notes.feeds_support import RedisCommands, all_pages, budget, follow, ids, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -312,6 +313,48 @@ def test_scoring_job_rescores_only_notes_whose_engagement_changed(authors, commi
     scoring.scores_update_changed(now=timezone.now() + timedelta(minutes=1))
     assert NoteScore.objects.get(note=liked).follows == 1
     assert "follows" in NoteScore.objects.get(note=liked).signals
+
+
+@pytest.mark.parametrize("feed_backend", ["redis"], indirect=True)
+def test_scoring_job_sends_redis_a_constant_number_of_commands_per_changed_note(
+    feed_backend, authors, monkeypatch
+):
+    """BENCH.md B9: an engagement event costs Redis a constant number of commands. A run of the
+    scoring job sends ``k0 + k1 * changed notes`` of them, however many events each note had and
+    however many readers made them: k0 = 2 (one ``HMGET`` of the changed notes' impressions, one
+    ``INCRBY`` of the ranks' version, which is what redis-py's ``incr`` sends), k1 = 2 (a ``ZADD``
+    into each of the note's channels, everything and its category), and nothing per event or per
+    reader (profiles are database rows). Counted as sent, so a pipeline of n commands counts n."""
+    notes = scored([(authors[n % 6], "food", 0, 0, 5) for n in range(7)])
+    once, busy, several = notes[0], notes[1], notes[2:]
+    commands = RedisCommands(monkeypatch)
+    per_run, per_note = Counter({"HMGET": 1, "INCRBY": 1}), Counter({"ZADD": 2})  # rank:all, rank:c:food
+
+    def run() -> tuple[dict, Counter]:
+        with commands.counted() as sent:
+            result = scoring.scores_update_changed(now=timezone.now() + timedelta(minutes=1))
+        return result, sent
+
+    assert run() == ({"notes": 0, "readers": 0}, Counter())
+    interactions.note_like(note=once, user=UserFactory())
+    assert run() == ({"notes": 1, "readers": 1}, per_run + per_note)
+    fans = UserFactory.create_batch(12)
+    for fan in fans[:3]:
+        interactions.note_like(note=busy, user=fan)
+    for fan in fans[3:6]:
+        interactions.note_collect(note=busy, user=fan)
+    for fan in fans[6:9]:
+        comments.comment_create(note=busy, author=fan, body="Lovely")
+    for fan in fans[9:]:
+        interactions.note_share(note=busy, user=fan)
+    # Twelve events from twelve people (six of them readers whose profiles are relearned): what
+    # one like cost.
+    assert run() == ({"notes": 1, "readers": 6}, per_run + per_note)
+    score = NoteScore.objects.get(note=busy)
+    assert (score.likes, score.collects, score.comments, score.shares) == (3, 3, 3, 3)
+    for note in several:
+        interactions.note_like(note=note, user=UserFactory())
+    assert run() == ({"notes": 5, "readers": 5}, sum([per_note] * 5, per_run))
 
 
 @pytest.mark.usefixtures("feed_backend")
