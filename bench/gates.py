@@ -153,6 +153,41 @@ def search_checks(*, p50_ms: float, http_p50_ms: float, sql_p50_ms: float) -> li
     return [Check("p50", p50_ms, 2 * sql_p50_ms + http_p50_ms, "<=", "ms", "2 x F_sql p50 + F_http p50")]
 
 
+#: B7 at M: p95 (gate, stretch) in ms by how common the word is.
+SEARCH_P95_MS = {"rare": (20.0, 10.0), "common": (300.0, 150.0)}
+
+
+def search_word_checks(
+    p95_ms: dict[str, dict[str, float]], *, sequential_scans: int, short_queries: int
+) -> list[Check]:
+    """B7: rare word p95 <= 20 ms, common word p95 <= 300 ms (stretch 10, 150), per sort; no
+    sequential scan for 1-3 character Chinese queries."""
+    checks = [
+        Check(
+            f"{kind} p95 ({sort})",
+            value,
+            SEARCH_P95_MS[kind][0],
+            "<=",
+            "ms",
+            f"{kind} words p95 <= {SEARCH_P95_MS[kind][0]:g} ms",
+            stretch=SEARCH_P95_MS[kind][1],
+        )
+        for kind, by_sort in p95_ms.items()
+        for sort, value in by_sort.items()
+    ]
+    checks.append(
+        Check(
+            "seq scans",
+            sequential_scans,
+            0,
+            "<=",
+            "",
+            f"no sequential scan of a large table for {short_queries} 1-3 character Chinese queries",
+        )
+    )
+    return checks
+
+
 def write_checks(
     *,
     p50_ms: float,
@@ -211,6 +246,21 @@ def media_checks(
         Check("cpu", cpu_ms, 1.5 * img_floor_ms, "<=", "ms", "1.5 x F_img", stretch=1.2 * img_floor_ms),
         Check("peak RSS", peak_rss_mb, 300, "<=", "MB", "300 MB per worker"),
         Check("uploads/s", uploads_per_s, 4, ">=", "/s", "4 uploads/s on 2 cores"),
+    ]
+
+
+def decay_checks(*, seconds: float, window: int) -> list[Check]:
+    """B9: the decay pass over the last 48 h of notes at M <= 5 s (stretch 2 s)."""
+    return [
+        Check(
+            "decay pass",
+            seconds,
+            5.0,
+            "<=",
+            "s",
+            f"every note of the window ({window}) rescored <= 5 s",
+            stretch=2.0,
+        )
     ]
 
 

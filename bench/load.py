@@ -1,7 +1,8 @@
 """The load generator: wrk (Debian's package, installed when missing) driven by a generated Lua script.
 
 The script pre-formats every request of the rotation once per thread (method, path, bearer token,
-JSON body) and cycles through them, so wrk spends no time building requests. In ``per_thread`` mode
+JSON body) and cycles through them, so wrk spends no time building requests (but for a path naming
+``{created}``, formatted when sent with the id the connection's last 201 answer gave). In ``per_thread`` mode
 each wrk thread gets its own rotation (one connection per thread: B5's 8 writers, each a different
 person on the same note). A ``done`` hook prints the latency percentiles and error counts as one
 JSON line, which is what we read (wrk's own text report is not parsed).
@@ -19,6 +20,9 @@ from pathlib import Path
 from bench.registry import Request
 
 MARKER = "BENCHJSON "
+#: In a request's path: the id of the object the previous request on the connection created (the
+#: ``"id"`` of its 201 answer), e.g. ``DELETE /api/v1/comments/{created}`` after a POST.
+CREATED = "{created}"
 
 LUA = r"""
 local rotations = {ROTATIONS}
@@ -26,6 +30,8 @@ local per_thread = {PER_THREAD}
 local created = 0
 local prepared = {}
 local counter = 0
+local CREATED = "{created}"
+local last_created = "0"
 
 function setup(thread)
   thread:set("tid", created)
@@ -48,24 +54,41 @@ function init(args)
       body = r[4]
       headers["Content-Type"] = "application/json"
     end
-    prepared[i] = wrk.format(r[1], r[2], headers, body)
+    if r[2]:find(CREATED, 1, true) then
+      prepared[i] = {r[1], r[2], headers, body}  -- formatted when sent, with the id just created
+    else
+      prepared[i] = wrk.format(r[1], r[2], headers, body)
+    end
   end
   counter = offset
 end
 
 function request()
   counter = counter + 1
-  return prepared[((counter - 1) % #prepared) + 1]
+  local r = prepared[((counter - 1) % #prepared) + 1]
+  if type(r) == "table" then
+    return wrk.format(r[1], r[2]:gsub(CREATED, last_created, 1), r[3], r[4])
+  end
+  return r
 end
-
+{RESPONSE}
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'BENCHJSON {"requests":%d,"duration_us":%d,"bytes":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
-    '"max_us":%d,"mean_us":%.1f,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\n',
+    'BENCHJSON {"requests":%d,"duration_us":%d,"bytes":%d,"p50_us":%d,"p90_us":%d,"p95_us":%d,' ..
+    '"p99_us":%d,"max_us":%d,"mean_us":%.1f,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\n',
     summary.requests, summary.duration, summary.bytes,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
     latency.max, latency.mean, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+#: Only when a request names ``{created}``: wrk reads response bodies only for a script that asks.
+RESPONSE = r"""
+function response(status, headers, body)
+  if status == 201 then
+    last_created = body:match('"id":%s*(%d+)') or last_created
+  end
 end
 """
 
@@ -76,6 +99,7 @@ class Result:
     seconds: float
     p50_ms: float
     p90_ms: float
+    p95_ms: float
     p99_ms: float
     max_ms: float
     errors: int  # socket errors and timeouts
@@ -95,6 +119,7 @@ class Result:
             "rps": round(self.rps, 1),
             "p50_ms": round(self.p50_ms, 3),
             "p90_ms": round(self.p90_ms, 3),
+            "p95_ms": round(self.p95_ms, 3),
             "p99_ms": round(self.p99_ms, 3),
             "max_ms": round(self.max_ms, 3),
             "errors": self.errors,
@@ -128,8 +153,11 @@ def script(rotations: list[list[Request]], tokens: list[str], *, per_thread: boo
         return "{" + ", ".join(_lua_string(v) for v in (r.method, r.path, token, r.body or "")) + "}"
 
     body = ",\n".join("{" + ",\n".join(row(r) for r in rotation) + "}" for rotation in rotations)
-    return LUA.replace("{ROTATIONS}", "{\n" + body + "\n}").replace(
-        "{PER_THREAD}", "true" if per_thread else "false"
+    created = any(CREATED in r.path for rotation in rotations for r in rotation)
+    return (
+        LUA.replace("{ROTATIONS}", "{\n" + body + "\n}")
+        .replace("{PER_THREAD}", "true" if per_thread else "false")
+        .replace("{RESPONSE}", RESPONSE if created else "")
     )
 
 
@@ -175,6 +203,7 @@ def run(
         seconds=data["duration_us"] / 1e6,
         p50_ms=data["p50_us"] / 1000,
         p90_ms=data["p90_us"] / 1000,
+        p95_ms=data["p95_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         max_ms=data["max_us"] / 1000,
         errors=data["connect"] + data["read"] + data["write"] + data["timeout"],

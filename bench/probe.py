@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from redis.connection import AbstractConnection
 
+from bench.load import CREATED
 from bench.registry import Endpoint, Request
 from bench.sample import Sample
 
@@ -50,10 +51,16 @@ def _send(client: Client, request: Request, sample: Sample, path: str | None = N
     )
 
 
-def _count(client: Client, request: Request, sample: Sample, path: str | None = None) -> tuple[int, int, int]:
+def _count(client: Client, request: Request, sample: Sample, path: str | None = None):
+    """``(sql, redis round trips, response)``."""
     with CaptureQueriesContext(connection) as queries, redis_round_trips() as trips:
         response = _send(client, request, sample, path)
-    return len(queries), trips["n"], response.status_code
+    return len(queries), trips["n"], response
+
+
+def _created(response) -> str:
+    """The id a 201 answer gave (what ``{created}`` stands for in the next request's path)."""
+    return str(response.json()["id"]) if response.status_code == 201 else "0"
 
 
 def count(endpoint: Endpoint, sample: Sample) -> dict:
@@ -62,13 +69,15 @@ def count(endpoint: Endpoint, sample: Sample) -> dict:
     requests = endpoint.requests(sample)
     counts, statuses = {}, {}
     if endpoint.kind == "write":
-        post, delete = requests[2], requests[3]  # a pair the load rotation also toggles back
-        _send(client, requests[0], sample)  # warm: first use of the view, cached lookups
-        _send(client, requests[1], sample)
-        for request in (post, delete):
-            sql, trips, status = _count(client, request, sample)
+        # A pair to warm up (first use of the views, cached lookups), then one counted; each DELETE
+        # takes back what its POST did, as in the load rotation.
+        created = _created(_send(client, requests[0], sample))
+        _send(client, requests[1], sample, requests[1].path.replace(CREATED, created))
+        for request in requests[2:4]:
+            sql, trips, response = _count(client, request, sample, request.path.replace(CREATED, created))
+            created = _created(response)
             counts[request.method] = (sql, trips)
-            statuses[request.method] = status
+            statuses[request.method] = response.status_code
     else:
         request = requests[0]
         _send(client, request, sample)
@@ -76,7 +85,7 @@ def count(endpoint: Endpoint, sample: Sample) -> dict:
         for size in sizes:
             joiner = "&" if "?" in request.path else "?"
             path = request.path if size == "-" else f"{request.path}{joiner}page_size={size}"
-            sql, trips, status = _count(client, request, sample, path)
+            sql, trips, response = _count(client, request, sample, path)
             counts[size] = (sql, trips)
-            statuses[size] = status
+            statuses[size] = response.status_code
     return {"counts": counts, "status": statuses}

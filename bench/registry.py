@@ -11,7 +11,9 @@ row can be registered before the feature lands. For example, the search issue ad
              requires="/api/v1/search")
 
 Kinds: ``floor`` (F_http: measured like a read, no gate), ``read`` (B1/B2 formula), ``write``
-(B5: toggles, POST then DELETE, plus 8 writers on one note), ``media`` (B8) and ``fanout`` (B4).
+(B5: toggles, POST then DELETE, plus 8 writers on one note), ``media`` (B8), ``fanout`` (B4) and
+``search_words`` (B7's p95 of rare and common words and its plans) and ``decay`` (B9: the ranking's
+decay pass, in process).
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ if TYPE_CHECKING:  # the registry is read before Django is set up
 WRITERS = 8  # BENCH B5: 8 writers on one note
 #: B7 queries, Chinese and English, common and rarer words of the world's notes.
 SEARCH_QUERIES = ("穿搭", "咖啡", "武康路", "小个子显高", "skincare", "ramen", "护肤", "露营")
+#: B7's rare words besides: topics far down the world's Zipf list (100-300 notes of 200k at M; the
+#: templates' own words are in 5-30% of the notes, and "ramen" in none).
+SEARCH_WORDS = (*SEARCH_QUERIES, "露营灵感9", "数码测评9", "育儿日记8", "好物测评8")
+
+
+#: B5's comment: written, then deleted by the id its 201 answer gave (``bench.load.CREATED``).
+COMMENTS = "/api/v1/notes/{note}/comments"
+COMMENT_UNDO = "/api/v1/comments/{created}"
+COMMENT_BODY = '{"body": "写得好详细，已收藏！请问链接在哪里？"}'
 
 
 @dataclass(frozen=True)
@@ -60,28 +71,32 @@ def _cycle(sample: Sample, paths: list[str]) -> list[Request]:
     return [Request("GET", path, i % len(sample.tokens)) for i, path in enumerate(paths)]
 
 
-def _toggles(path: str, body: str | None = None) -> Callable[[Sample], list[Request]]:
-    """POST then DELETE of the same (viewer, note) pair, pair after pair: every request changes
+def _undone(path: str, body: str | None, undo: str | None, viewer: int, note: int) -> list[Request]:
+    """A POST and the DELETE that takes it back (of ``undo``, the same path by default)."""
+    return [
+        Request("POST", path.replace("{note}", str(note)), viewer, body),
+        Request("DELETE", (undo or path).replace("{note}", str(note)), viewer),
+    ]
+
+
+def _toggles(
+    path: str, body: str | None = None, undo: str | None = None
+) -> Callable[[Sample], list[Request]]:
+    """POST then DELETE for each (viewer, note) pair, pair after pair: every request changes
     something, and the world is as it was after an even number of requests."""
 
     def build(sample: Sample) -> list[Request]:
-        out = []
-        for viewer, note in sample.pairs:
-            out.append(Request("POST", path.format(note=note), viewer, body))
-            out.append(Request("DELETE", path.format(note=note), viewer))
-        return out
+        return [r for viewer, note in sample.pairs for r in _undone(path, body, undo, viewer, note)]
 
     return build
 
 
-def _hot(path: str, body: str | None = None) -> Callable[[Sample], list[list[Request]]]:
+def _hot(
+    path: str, body: str | None = None, undo: str | None = None
+) -> Callable[[Sample], list[list[Request]]]:
     def build(sample: Sample) -> list[list[Request]]:
-        note = sample.hot_note
         return [
-            [
-                Request("POST", path.format(note=note), writer, body),
-                Request("DELETE", path.format(note=note), writer),
-            ]
+            _undone(path, body, undo, writer, sample.hot_note)
             for writer in range(min(WRITERS, len(sample.tokens)))
         ]
 
@@ -128,6 +143,13 @@ ENDPOINTS: list[Endpoint] = [
         ],
         requires="/api/v1/search",
         paged=True,
+    ),
+    Endpoint(
+        "search words",
+        "B7",
+        "GET /api/v1/search?q= (rare and common words, both sorts)",
+        kind="search_words",
+        requires="/api/v1/search",
     ),
     Endpoint(
         "note detail",
@@ -188,6 +210,14 @@ ENDPOINTS: list[Endpoint] = [
         requests=_toggles("/api/v1/notes/{note}/collect", "{}"),
         hot=_hot("/api/v1/notes/{note}/collect", "{}"),
     ),
+    Endpoint(
+        "comment",
+        "B5",
+        "POST /api/v1/notes/{id}/comments + DELETE /api/v1/comments/{id}",
+        kind="write",
+        requests=_toggles(COMMENTS, COMMENT_BODY, COMMENT_UNDO),
+        hot=_hot(COMMENTS, COMMENT_BODY, COMMENT_UNDO),
+    ),
     Endpoint("media", "B8", "POST /api/v1/media (12 MP JPEG) + task", kind="media"),
     Endpoint(
         "fan-out 1k",
@@ -203,6 +233,7 @@ ENDPOINTS: list[Endpoint] = [
         kind="fanout",
         followers=10_000,
     ),
+    Endpoint("ranking decay", "B9", "the decay pass over the last 48 h of notes", kind="decay"),
 ]
 
 

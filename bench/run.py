@@ -286,6 +286,52 @@ class Runner:
         )
         return row
 
+    def measure_search_words(self, endpoint) -> gates.Row:
+        """B7's p95 targets, rare and common words apart, both sorts; and no sequential scan for short
+        Chinese queries."""
+        from bench import searchwords
+        from bench.registry import SEARCH_WORDS
+
+        split, counts = searchwords.classes(SEARCH_WORDS)
+        p95: dict[str, dict[str, float]] = {}
+        for sort in searchwords.SORTS:
+            for kind, words in split.items():
+                if words:
+                    rotation = [searchwords.requests(words, sort)]
+                    results = self._series(f"search {kind} ({sort})", rotation, connections=1)
+                    p95.setdefault(kind, {})[sort] = gates.median(r.p95_ms for r in results)
+        short = [w for w in counts if len(w) <= 3 and not w.isascii()]
+        scans = searchwords.sequential_scans(short, self.sample)
+        row = gates.Row(
+            endpoint.name,
+            endpoint.target,
+            note="; ".join(
+                f"{kind}: " + ", ".join(f"{w} {counts[w]}" for w in words) for kind, words in split.items()
+            ),
+            extra={"search_words": {"matches": counts, "p95_ms": p95, "sequential_scans": scans}},
+        )
+        row.checks = gates.search_word_checks(p95, sequential_scans=len(scans), short_queries=len(short))
+        return row
+
+    def measure_decay(self, endpoint) -> gates.Row:
+        from bench import decay
+        from bench.world import world_marker
+
+        built_at = datetime.fromisoformat(world_marker()["built_at"])
+        result = decay.measure(built_at, runs=self.args.runs)
+        found, moved = result["as_found"], result["all_moved"]
+        row = gates.Row(
+            endpoint.name,
+            endpoint.target,
+            note=(
+                f"{result['window']} notes in the window; as beat finds it {found['seconds']:.2f} s "
+                f"({found['moved']} moved), every note moved {moved['seconds']:.2f} s"
+            ),
+            extra={"decay": result},
+        )
+        row.checks = gates.decay_checks(seconds=moved["seconds"], window=result["window"])
+        return row
+
     # -- the run ------------------------------------------------------------------------------------
 
     def measure_floors(self, conn, redis) -> None:
@@ -303,10 +349,11 @@ class Runner:
         floors.drop_tables(conn)
 
     def restore_world(self) -> None:
-        """Undo what the write benchmarks may have left (a run can stop between POST and DELETE)."""
+        """Undo what the write benchmarks may have left (a run can stop between POST and DELETE),
+        and remove the comments they wrote (deleted ones too: their rows would pile up run after run)."""
         from accounts.models import User
-        from notes.models import Note, NoteCollect, NoteLike
-        from notes.services import interactions
+        from notes.models import Comment, Note, NoteCollect, NoteLike
+        from notes.services import comments, interactions
 
         viewers = User.objects.in_bulk(self.sample.viewers)
         notes = [note for _, note in self.sample.pairs] + [self.sample.hot_note]
@@ -316,18 +363,26 @@ class Runner:
             interactions.note_uncollect(
                 note=Note.objects.get(pk=collect.note_id), user=viewers[collect.user_id]
             )
+        written = Comment.objects.filter(
+            author_id__in=self.sample.viewers, note_id__in=notes, created_at__gte=self.started_at
+        )
+        for comment in written.filter(deleted_at__isnull=True):
+            comments.comment_remove(comment=comment)  # puts the note's count back
+        written.delete()
 
     def run(self) -> int:
         import django
 
         django.setup()
         from django.conf import settings
+        from django.utils import timezone
 
         from bench import floors, probe, registry, stack
         from bench import sample as sample_mod
 
         args, env = self.args, self.env
 
+        self.started_at = timezone.now()
         endpoints = registry.select([n for n in args.endpoints.split(",") if n.strip()] or None)
         self.sample = sample_mod.build(seed=args.seed)
         say(
@@ -381,6 +436,10 @@ class Runner:
                         row = self.measure_media(endpoint)
                     elif endpoint.kind == "fanout":
                         row = self.measure_fanout(endpoint)
+                    elif endpoint.kind == "search_words":
+                        row = self.measure_search_words(endpoint)
+                    elif endpoint.kind == "decay":
+                        row = self.measure_decay(endpoint)
                     else:
                         raise RuntimeError(f"unknown kind {endpoint.kind}")
                 except Exception as exc:

@@ -16,6 +16,7 @@ from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Abs
 from django.test import RequestFactory
 
+from accounts.choices import Audience
 from accounts.models import User
 from notes.choices import NoteStatus, Visibility
 from notes.models import Board, Note, NoteCollect, NoteLike
@@ -100,14 +101,15 @@ def build(seed: int = 42) -> Sample:
     )
     sample.authors = sorted(rng.sample(authors, min(100, len(authors))))
 
-    # Toggle pairs: notes none of the sampled viewers likes or collects.
+    # Toggle pairs: notes none of the sampled viewers likes or collects, by authors who take
+    # comments from everyone (the comment benchmark writes on them too).
     engaged = Exists(NoteLike.objects.filter(note=OuterRef("pk"), user_id__in=sample.viewers)) | Exists(
         NoteCollect.objects.filter(note=OuterRef("pk"), user_id__in=sample.viewers)
     )
     free = list(
         _open_notes()
         .exclude(author_id__in=sample.viewers)
-        .filter(~engaged)
+        .filter(~engaged, author__comment_permission=Audience.EVERYONE)
         .order_by("-pk")
         .values_list("pk", flat=True)[: PAIRS + 1]
     )

@@ -1,6 +1,8 @@
 """The harness's verdicts from given numbers: gate formulas, ratios, PASS/FAIL, table, JSON, Lua."""
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -85,6 +87,29 @@ def test_row_status_ratio_and_table():
     assert data[2]["checks"][2]["passed"] is False
 
 
+def test_search_word_gates_of_bench_md():
+    # B7 at M: rare words p95 <= 20 ms (stretch 10), common words p95 <= 300 ms (stretch 150), per
+    # sort; no sequential scan of a large table for short Chinese queries.
+    p95 = {"rare": {"relevance": 12.0, "latest": 25.0}, "common": {"relevance": 140.0}}
+    checks = gates.search_word_checks(p95, sequential_scans=0, short_queries=4)
+    assert [(c.name, c.limit, c.passed, c.stretch_passed) for c in checks] == [
+        ("rare p95 (relevance)", 20, True, False),
+        ("rare p95 (latest)", 20, False, False),
+        ("common p95 (relevance)", 300, True, True),
+        ("seq scans", 0, True, None),
+    ]
+    scanned = gates.search_word_checks(p95, sequential_scans=1, short_queries=4)[-1]
+    assert not scanned.passed and scanned.ratio == float("inf")
+
+
+def test_decay_gate_of_bench_md():
+    # B9: the pass over the last 48 h <= 5 s (stretch 2 s).
+    (check,) = gates.decay_checks(seconds=2.5, window=13_000)
+    assert (check.limit, check.passed, check.stretch_passed) == (5, True, False)
+    assert "13000" in check.formula
+    assert not gates.decay_checks(seconds=5.1, window=1)[0].passed
+
+
 def test_median_and_percentile():
     assert gates.median([3, 1, 2]) == 2
     assert gates.percentile(list(range(1, 101)), 99) == 99
@@ -93,7 +118,7 @@ def test_median_and_percentile():
 
 def test_registry_selects_and_knows_what_resolves():
     names = [e.name for e in registry.select(["note detail", "B5"])]
-    assert names == ["F_http", "note detail", "like", "collect"]
+    assert names == ["F_http", "note detail", "like", "collect", "comment"]
     with pytest.raises(ValueError, match="unknown endpoint"):
         registry.select(["nope"])
     assert registry.resolves("/api/v1/notes/1")
@@ -107,3 +132,51 @@ def test_wrk_script_rotates_requests_with_tokens():
     assert '"POST", "/api/v1/notes/1/like", "tok-b", "{}"' in script
     assert "local per_thread = false" in script and "BENCHJSON" in script
     assert "local per_thread = true" in load.script(rotations, ["t"], per_thread=True)
+    # Bodies are only read (wrk's response hook) when a path needs the id a POST created.
+    assert "function response" not in script
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers a POST with 201 and a new id, anything else with 204; records method and path."""
+
+    def _answer(self, status: int, body: bytes = b"") -> None:
+        self.server.seen.append((self.command, self.path))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.next_id += 1
+        self._answer(201, json.dumps({"id": self.server.next_id, "author": {"id": 7}}).encode())
+
+    def do_DELETE(self):
+        self._answer(204)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_wrk_deletes_what_each_post_created():
+    """B5's comment: the DELETE after each POST names the id that POST's answer gave, through a real
+    wrk run against a recording server."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.seen, server.next_id = [], 1000
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rotation = [
+        Request("POST", "/notes/1/comments", None, '{"body": "hi"}'),
+        Request("DELETE", f"/comments/{load.CREATED}"),
+    ]
+    try:
+        base_url = f"http://127.0.0.1:{server.server_port}"
+        result = load.run(load.ensure_wrk(), base_url, [rotation], [], connections=1, seconds=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    seen = server.seen
+    assert result.requests >= 10 and result.bad_status == 0
+    posts = [i for i, (method, _) in enumerate(seen) if method == "POST"]
+    assert len(posts) >= 5
+    for n, i in enumerate(posts[:-1]):
+        assert seen[i + 1] == ("DELETE", f"/comments/{1001 + n}")
