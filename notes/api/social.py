@@ -18,7 +18,7 @@ from config.api.renderers import datetime_out
 from notes import selectors_social as selectors
 from notes.api.media import MediaOut
 from notes.api.serializers import NoteCardLeanOut, NoteCardOut
-from notes.models import Board
+from notes.models import Board, Note
 from notes.services import boards as board_services
 from notes.services import comments as comment_services
 from notes.services.comments import BODY_MAX
@@ -219,11 +219,13 @@ class NoteCommentsView(generics.ListAPIView):
 
     @extend_schema(request=CommentIn, responses={201: CommentThreadOut})
     def post(self, request, note_id):
-        note = selectors.note_for_comments(note_id=note_id, viewer=request.user)
         data = CommentIn(data=request.data)
         data.is_valid(raise_exception=True)
-        comment = comment_services.comment_create(note=note, author=request.user, **data.validated_data)
-        comment = selectors.comment_get_visible(comment_id=comment.pk, viewer=request.user)
+        # The service reads the note (a 404 unless the viewer may see it, live). The answer is the
+        # comment as created: by the viewer, so none of their flags is set, and without replies yet.
+        comment = comment_services.comment_create(
+            note=Note(pk=note_id), author=request.user, **data.validated_data
+        )
         return Response(CommentThreadOut(comment, context={"request": request}).data, status=201)
 
 
@@ -248,7 +250,6 @@ class CommentRepliesView(generics.ListAPIView):
         reply = comment_services.comment_create(
             note=replied.note, author=request.user, reply_to=replied, **data.validated_data
         )
-        reply = selectors.comment_get_visible(comment_id=reply.pk, viewer=request.user)
         return Response(CommentOut(reply, context={"request": request}).data, status=201)
 
 

@@ -17,7 +17,7 @@ updates of :func:`comment_create` touch them, so concurrent writes on one thread
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from accounts.choices import Audience, NotificationVerb
@@ -25,6 +25,7 @@ from accounts.models import Block, Follow, User
 from accounts.services import notify
 from config.errors import Forbidden, InvalidInput, NotFound
 from notes.models import Comment, CommentLike, Note
+from notes.selectors_social import note_for_comments
 from notes.services.interactions import ToggleResult
 from notes.services.notes import _may_mention
 from notes.text import parse_mentions
@@ -65,10 +66,7 @@ def _may_comment(*, note_author: User, user: User) -> bool:
 
 def _open_note(*, note: Note, user: User) -> Note:
     """The note, if it is live and ``user`` may see it (blocks included); 404 otherwise."""
-    found = Note.objects.live().visible_to(user).select_related("author").filter(pk=note.pk).first()
-    if found is None:
-        raise NotFound("No such note.")
-    return found
+    return note_for_comments(note_id=note.pk, viewer=user, live=True)
 
 
 def _mentioned_users(*, comment: Comment, note: Note) -> list[User]:
@@ -110,12 +108,12 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
         reply_to_user_id = reply_to.author_id
 
     comment = Comment.objects.create(
-        note=note, author=author, parent_id=parent_id, reply_to_id=reply_to_user_id, body=body
+        note=note,
+        author=author,
+        parent_id=parent_id,
+        reply_to=reply_to.author if reply_to is not None else None,
+        body=body,
     )
-    Note.objects.filter(pk=note.pk).update(comment_count=F("comment_count") + 1)
-    if parent_id is not None:
-        Comment.objects.filter(pk=parent_id).update(reply_count=F("reply_count") + 1)
-
     notified = {author.pk}
     if reply_to is None:
         notify(
@@ -145,18 +143,27 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
                 target_id=comment.pk,
             )
             notified.add(user.pk)
+    # The counters last: the note's row (the root's, for a reply) stays locked until the commit,
+    # and on a busy note every other comment waits for it.
+    Note.objects.filter(pk=note.pk).update(comment_count=F("comment_count") + 1)
+    if parent_id is not None:
+        Comment.objects.filter(pk=parent_id).update(reply_count=F("reply_count") + 1)
     return comment
 
 
 def _soft_delete(comment: Comment) -> bool:
-    """Mark deleted and move the counters; False when it was deleted already. Needs a transaction."""
-    comment = Comment.objects.select_for_update(no_key=True).get(pk=comment.pk)
-    if comment.deleted_at is not None:
+    """Mark deleted and move the counters; False when it was deleted already. Needs a transaction.
+
+    The conditional ``UPDATE`` decides (of two concurrent deletes, one changes the row and the
+    other waits for it, then finds it deleted); the note's count and pin move in one statement."""
+    now = timezone.now()
+    if not Comment.objects.filter(pk=comment.pk, deleted_at__isnull=True).update(deleted_at=now):
         return False
-    comment.deleted_at = timezone.now()
-    comment.save(update_fields=["deleted_at"])
-    Note.objects.filter(pk=comment.note_id).update(comment_count=F("comment_count") - 1)
-    Note.objects.filter(pk=comment.note_id, pinned_comment=comment).update(pinned_comment=None)
+    comment.deleted_at = now
+    Note.objects.filter(pk=comment.note_id).update(
+        comment_count=F("comment_count") - 1,
+        pinned_comment=Case(When(pinned_comment=comment.pk, then=None), default=F("pinned_comment")),
+    )
     if comment.parent_id is not None:
         Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
     return True
@@ -169,8 +176,7 @@ def comment_delete(*, comment: Comment, user: User) -> bool:
     Replies of a deleted root stay; the root then shows as a placeholder while it has any.
     A deleted pinned comment is unpinned. Returns whether anything changed.
     """
-    note_author_id = Note.objects.values_list("author_id", flat=True).get(pk=comment.note_id)
-    if user.pk not in (comment.author_id, note_author_id):
+    if user.pk not in (comment.author_id, comment.note.author_id):  # the note: loaded with the comment
         raise Forbidden("Only its author or the note's author can delete a comment.")
     return _soft_delete(comment)
 

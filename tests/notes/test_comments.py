@@ -440,6 +440,18 @@ def test_the_notification_is_written_with_the_comment(client_for, people, note):
     assert (notice.target_type, notice.target_id) == ("note", note.pk)
 
 
+def test_a_written_comment_is_answered_as_it_reads_back(client_for, people, note):
+    """A new comment or reply is rendered from what was written, not read back: the answer must
+    still be what reading it gives (author, the person answered, counts and flags)."""
+    bob, carol = client_for(people["bob"]), client_for(people["carol"])
+    root = post_comment(bob, note, "Where is this? @carol")
+    read = bob.get(f"/api/v1/comments/{root['id']}").json()
+    assert {**read, "replies": []} == root
+    reply = post_reply(carol, root["id"], "Hangzhou!")
+    assert carol.get(f"/api/v1/comments/{reply['id']}").json() == reply
+    assert reply["reply_to"] == "bob" and reply["author"]["username"] == "carol"
+
+
 # --- Query budgets -------------------------------------------------------------------------------
 
 ROWS = 22
@@ -491,6 +503,19 @@ def test_query_budget_of_the_comment_lists(client_for, people, busy_note):
     assert len(body["results"]) == 20
     assert all(len(c["replies"]) == 3 for c in body["results"])
     assert all(c["liked"] for c in body["results"])
+
+
+def test_query_budget_of_comment_writes(client_for, people, note):
+    """Writing: the user, the note as the author may see it, the comment, its notice, the
+    counter (and the transaction's BEGIN and COMMIT). Deleting: the user, the comment with its note,
+    the conditional update, the counter with the pin (and BEGIN, COMMIT)."""
+    bob = client_for(people["bob"])
+    with CaptureQueriesContext(connection) as written:
+        comment = post_comment(bob, note)
+    with CaptureQueriesContext(connection) as deleted:
+        assert bob.delete(f"/api/v1/comments/{comment['id']}").status_code == 204
+    assert (len(written), len(deleted)) == (7, 6), [q["sql"][:60] for q in (*written, *deleted)]
+    assert counts(note) == 0
 
 
 def test_query_budget_for_anonymous_readers(anon_client, busy_note):
