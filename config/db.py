@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import JSONField, Model, QuerySet
 from django.db.models.expressions import Col
 from psycopg.sql import Literal as sql_literal
@@ -251,6 +251,52 @@ def instance_from_row(model: type[Model], row: dict, prefix: str = "") -> Model:
     """A ``model`` instance from a row holding :func:`concrete_columns`, as the ORM would load it."""
     names = concrete_columns(model)
     return model.from_db(DEFAULT_DB_ALIAS, names, list(map(row.__getitem__, concrete_columns(model, prefix))))
+
+
+# --- bulk writes -----------------------------------------------------------------------------------------
+
+
+def update_rows(model: type[Model], fields: list[str], rows: list[tuple]) -> None:
+    """Set ``fields`` of existing rows of ``model``: each tuple is a primary key, then the fields'
+    values as the model holds them.
+
+    On PostgreSQL the rows are copied into a temporary table (``COPY``) and written by one
+    ``UPDATE ... FROM`` it, in one transaction. An upsert by ``bulk_create`` (which must send every
+    column of every row) or ``bulk_update`` (a ``CASE`` per field and row) spends most of its time in
+    Python preparing values: for the decay pass's 57k scores at M, 6 s against ~1 s. Elsewhere,
+    ``bulk_update``.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    given = [meta.get_field(name) for name in fields]
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        pk = meta.pk.attname
+        objects = [model(**{pk: row[0], **dict(zip(fields, row[1:], strict=True))}) for row in rows]
+        model.objects.bulk_update(objects, fields, batch_size=1000)
+        return
+    quote = connection.ops.quote_name
+    table, key = quote(meta.db_table), quote(meta.pk.column)
+    columns = [key, *(quote(field.column) for field in given)]
+    json_at = [1 + i for i, field in enumerate(given) if isinstance(field, JSONField)]
+    with transaction.atomic(using=DEFAULT_DB_ALIAS), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE _update_rows ON COMMIT DROP AS "
+            f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY _update_rows ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                if json_at:
+                    row = list(row)
+                    for i in json_at:
+                        row[i] = orjson.dumps(row[i]).decode()
+                copy.write_row(row)
+        assignments = ", ".join(f"{column} = u.{column}" for column in columns[1:])
+        cursor.execute(
+            f"UPDATE {table} AS t SET {assignments} FROM _update_rows AS u WHERE t.{key} = u.{key}"
+        )
+        cursor.execute("DROP TABLE _update_rows")  # now: the caller's transaction may go on
 
 
 # --- timestamps ------------------------------------------------------------------------------------------

@@ -24,14 +24,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
+import orjson
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Exists, F, OuterRef, TextField, Window
+from django.db.models.functions import Cast, RowNumber
 from django.utils import timezone
 
 from accounts.models import Follow
-from config.db import PreparedQuery
+from config.db import PreparedQuery, update_rows
 from notes.choices import NoteStatus, Visibility
 from notes.feeds import geo, ranking
 from notes.feeds.rankstore import RankRow, rank_store
@@ -77,6 +78,7 @@ SCORE_FIELDS = [
     "geohash5",
     "scored_at",
 ]
+#: What the decay pass writes (``_save_decayed`` gives them in this order).
 DECAY_FIELDS = [
     "rankable",
     "likes",
@@ -303,6 +305,7 @@ DECAY_VALUES = (
     "note__author__is_kol_certified",
     "note__author__like_collect_count",
     "note__author__note_count",
+    "topics_text",  # ``topic_ids`` as text, decoded only for a note that moved
 )
 #: The decay pass leaves ranks that moved less than this (0.1%) alone: impressions trickling in
 #: would otherwise rewrite every note served since the last pass.
@@ -322,7 +325,12 @@ def scores_decay_pass(*, now: datetime | None = None, hours: float | None = None
     now = now or timezone.now()
     since = now - timedelta(hours=settings.FEED_DECAY_WINDOW_HOURS if hours is None else hours)
     store, moved = rank_store(), 0
-    window = NoteScore.objects.filter(published_at__gte=since).order_by("note_id").values_list(*DECAY_VALUES)
+    window = (
+        NoteScore.objects.filter(published_at__gte=since)
+        .annotate(topics_text=Cast("topic_ids", TextField()))
+        .order_by("note_id")
+        .values_list(*DECAY_VALUES)
+    )
     step = ranking.new_note_step
     for chunk in _chunks(window.iterator(chunk_size=10_000), 10_000):
         impressions = store.impressions([row[0] for row in chunk])
@@ -343,7 +351,7 @@ def scores_decay_pass(*, now: datetime | None = None, hours: float | None = None
             ) = row[:11]
             (old_impressions, old_quality, _f, _n, reach, status, deleted_at, visibility) = row[11:19]
             (like_count, collect_count, comment_count, share_count) = row[19:23]
-            (active, private, certified, author_likes, author_notes) = row[23:]
+            (active, private, certified, author_likes, author_notes) = row[23:28]
             seen = impressions.get(note_id, old_impressions)
             rankable = _rankable(status, deleted_at, visibility, active, private, published_at, reach)
             quality = ranking.author_factor(author_likes / max(1, author_notes), certified)
@@ -378,30 +386,30 @@ def scores_decay_pass(*, now: datetime | None = None, hours: float | None = None
 
 
 def _save_decayed(changed: list, store, now: datetime) -> int:
-    topics = dict(
-        NoteScore.objects.filter(note_id__in=[row[0] for row, _, _ in changed]).values_list(
-            "note_id", "topic_ids"
-        )
-    )
-    scores, changes = [], []
-    for row, features, rankable in changed:
-        scored = ranking.score(features, now)
+    written, changes = [], []
+    for row, f, rankable in changed:
+        scored = ranking.score(f, now)
         if rankable == row[5] and abs(scored.rank - row[6]) < DECAY_TOLERANCE:
             continue
-        topic_ids = topics.get(features.note_id, [])
-        score = _score_row(features, scored, topic_ids=topic_ids, rankable=rankable, now=now)
-        old = RankRow(
-            features.note_id, features.author_id, features.category, tuple(topic_ids), row[6], row[5]
+        # DECAY_FIELDS, in their order, after the key (the place and the rest stay as they are).
+        written.append(
+            (
+                f.note_id,
+                *(rankable, f.likes, f.collects, f.comments, f.shares, f.impressions),
+                *(scored.author_quality, scored.rank, scored.signals, now),
+            )
         )
-        scores.append(score)
-        changes.append((old, RankRow.of(score)))
-    if scores:
-        # An upsert of existing rows: only DECAY_FIELDS are written (the place stays as it is).
-        NoteScore.objects.bulk_create(
-            scores, update_conflicts=True, unique_fields=["note"], update_fields=DECAY_FIELDS, batch_size=2000
+        topic_ids = tuple(orjson.loads(row[28]))
+        changes.append(
+            (
+                RankRow(f.note_id, f.author_id, f.category, topic_ids, row[6], row[5]),
+                RankRow(f.note_id, f.author_id, f.category, topic_ids, scored.rank, rankable),
+            )
         )
+    update_rows(NoteScore, DECAY_FIELDS, written)
+    if changes:
         store.publish(changes)
-    return len(scores)
+    return len(written)
 
 
 # --- engagement since the last run ------------------------------------------------------------------
