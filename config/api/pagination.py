@@ -76,6 +76,12 @@ class RankedPagination(PageShape, pagination.BasePagination):
             return self.page_size
         return min(size, self.max_page_size) if size > 0 else self.page_size
 
+    def rows_wanted(self, request) -> int:
+        """How many rows, from the first, :meth:`paginate_queryset` cuts this page from (for a
+        search that reads no more than that)."""
+        offset = self._decode(request)
+        return offset + min(self.get_page_size(request), self.max_results - offset) + 1
+
     def paginate_queryset(self, queryset, request, view=None):
         self.base_url = request.build_absolute_uri()
         self.offset = self._decode(request)

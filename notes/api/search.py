@@ -128,6 +128,11 @@ class SearchView(APIView):
             keyset = paginator.keyset(request)
             rows = selectors.search_notes_newest(query=query, viewer=request.user, keyset=keyset)
             page = paginator.paginate_queryset(PageRows(rows), request, view=self)
+        elif type_ == SearchType.NOTES:  # ranked: card rows too, read up to the page's end
+            rows = selectors.search_notes_ranked(
+                query=query, sort=sort, viewer=request.user, count=paginator.rows_wanted(request)
+            )
+            page = paginator.paginate_queryset(rows, request, view=self)
         else:
             queryset = selectors.search(type=type_, query=query, sort=sort, viewer=request.user)
             page = paginator.paginate_queryset(queryset, request, view=self)

@@ -20,7 +20,9 @@ from collections.abc import Iterable
 from functools import reduce
 
 from django.db import connection
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 
 
 def token_text(tokens: Iterable[str]) -> str:
@@ -33,11 +35,19 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def head_hits(relation: str, tokens: list[str]):
-    """How many of ``tokens`` the head text of the document at ``relation`` holds."""
+def head_needles(tokens: list[str]) -> list[str]:
+    """What :func:`head_hits` looks for: each token as a whole word of the head text."""
+    return [f" {token} " for token in tokens]
+
+
+def head_hits(relation: str, needles: list[str]):
+    """How many of ``needles`` (:func:`head_needles`) the head text of the document at ``relation``
+    holds. By position (``STRPOS``/``INSTR``), so that each needle reaches the SQL as it is, one
+    parameter (a compiled query substitutes it, see ``config.db.PreparedQuery``)."""
+    head = F(f"{relation}__head")
     hits = [
-        Case(When(**{f"{relation}__head__contains": f" {token} "}, then=Value(1)), default=Value(0))
-        for token in tokens
+        Case(When(GreaterThan(StrIndex(head, Value(needle)), 0), then=Value(1)), default=Value(0))
+        for needle in needles
     ]
     return reduce(operator.add, hits)
 

@@ -55,3 +55,30 @@ class MatchesEach(Matches):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"ts_match_vq({lhs}, (SELECT ({rhs})::tsquery))", [*lhs_params, *rhs_params]
+
+
+class AnyOf(models.Expression):
+    """``value = ANY(ARRAY(subquery))``, PostgreSQL's: a filter on the ids a sub-select gives.
+
+    ``IN (subquery)`` leaves the planner to guess how many ids come (200 groups of a default-sized
+    match) and, for the ranked searches, to hash every user to join the candidates' authors: 7 ms
+    of a rare word's 8. Over an array it expects few ids and fetches each candidate's note and
+    author by primary key (a rare word 7.8 -> 2.5 ms, a common one 64 -> 60 ms)."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, value, subquery):
+        super().__init__()
+        self.value, self.subquery = value, subquery
+
+    def get_source_expressions(self):
+        return [self.value, self.subquery]
+
+    def set_source_expressions(self, exprs):
+        self.value, self.subquery = exprs
+
+    def as_sql(self, compiler, connection):
+        value, value_params = compiler.compile(self.value)
+        subquery, subquery_params = compiler.compile(self.subquery)
+        return f"{value} = ANY(ARRAY{subquery})", (*value_params, *subquery_params)

@@ -37,6 +37,7 @@ from notes.search import selectors as search_selectors
 from notes.search import services as search_services
 from notes.search.segmentation import index_tokens, query_tokens
 from notes.search.selectors import search_notes
+from notes.services import interactions
 from notes.services import notes as note_services
 from shop.choices import ProductStatus
 from tests.conftest import requires_postgres
@@ -444,6 +445,29 @@ def test_relevance_paging_stops_at_the_configured_depth(anon_client, settings):
     second = anon_client.get(first["next"]).json()
     assert len(second["results"]) == 2 and second["next"] is None
     assert second["previous"]
+
+
+def test_ranked_pages_are_read_as_the_search_ranks_them(client_for, settings):
+    """The API reads ranked note searches as card rows (compiled SQL on PostgreSQL): the same notes,
+    in the same order, with the same flags as the ranked queryset, page after page."""
+    reader = UserFactory()
+    notes = [
+        make_note(f"穿搭 {n}" if n % 3 else f"日常 {n}", body="穿搭 分享", like_count=n % 4) for n in range(9)
+    ]
+    interactions.note_like(note=notes[4], user=reader)
+    client = client_for(reader)
+    for sort in ("relevance", "popular"):
+        expected = list(search_notes(query="穿搭", sort=sort, viewer=reader).values_list("id", flat=True))
+        pages = [search(client, "穿搭", sort=sort, page_size=4)]
+        while pages[-1]["next"]:
+            pages.append(client.get(pages[-1]["next"]).json())
+        cards = [card for page in pages for card in page["results"]]
+        assert [card["id"] for card in cards] == expected and len(expected) == 9
+        assert {card["id"] for card in cards if card["liked"]} == {notes[4].pk}
+    with CaptureQueriesContext(connection) as queries:
+        search(client, "穿搭", sort="relevance", page_size=4)
+    # The user, the page, the history and hot count (one statement).
+    assert len(queries) == 3, [q["sql"][:80] for q in queries]
 
 
 def test_a_common_word_ranks_only_the_newest_candidates(anon_client, settings):
