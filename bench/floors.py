@@ -113,6 +113,36 @@ DATA_FLOORS: dict[str, tuple[str, Callable[[Sample, int], tuple]]] = {
         """,
         lambda s, i: (s.authors[i % len(s.authors)],),
     ),
+    # B2's shop pages: the first page of the product list (most sold first) with each product's
+    # store and cover; a product with its store, brand, images and SKUs.
+    "product_list": (
+        """
+        SELECT p.id, p.title, p.category, p.status, p.min_price, p.rating_count, p.rating_sum,
+               p.review_count, s.name AS store,
+               (SELECT m.variants FROM shop_productimage i JOIN notes_media m ON m.id = i.media_id
+                 WHERE i.product_id = p.id ORDER BY i.position LIMIT 1) AS cover
+          FROM shop_product p JOIN shop_store s ON s.id = p.store_id
+         WHERE p.status = 'on_sale'
+         ORDER BY p.sales_count DESC, p.id DESC LIMIT 20
+        """,
+        lambda s, i: (),
+    ),
+    "product_detail": (
+        """
+        SELECT p.*, s.name AS store, b.slug AS brand,
+               (SELECT json_agg(json_build_object('id', m.id, 'width', m.width, 'height', m.height,
+                                'variants', m.variants) ORDER BY i.position)
+                  FROM shop_productimage i JOIN notes_media m ON m.id = i.media_id
+                 WHERE i.product_id = p.id) AS images,
+               (SELECT json_agg(json_build_object('id', k.id, 'name', k.name, 'price', k.price,
+                                'stock', k.stock, 'attributes', k.attributes) ORDER BY k.id)
+                  FROM shop_sku k WHERE k.product_id = p.id AND k.is_active) AS skus
+          FROM shop_product p JOIN shop_store s ON s.id = p.store_id
+          JOIN accounts_brand b ON b.id = s.brand_id
+         WHERE p.id = %s
+        """,
+        lambda s, i: (s.products[i % len(s.products)],),
+    ),
     # F_sql (B7): the notes matching a query through the GIN index, newest first, as cards. The
     # query is segmented by the app's own tokenizer outside the timing.
     "search": (

@@ -195,6 +195,23 @@ ENDPOINTS: list[Endpoint] = [
         paged=True,
     ),
     Endpoint(
+        "product list",
+        "B2",
+        "GET /api/v1/shop/products",
+        kind="read",
+        floor="product_list",
+        requests=lambda s: [Request("GET", "/api/v1/shop/products", i) for i in range(len(s.tokens))],
+        paged=True,
+    ),
+    Endpoint(
+        "product detail",
+        "B2",
+        "GET /api/v1/shop/products/{id}",
+        kind="read",
+        floor="product_detail",
+        requests=lambda s: _cycle(s, [f"/api/v1/shop/products/{p}" for p in s.products]),
+    ),
+    Endpoint(
         "like",
         "B5",
         "POST+DELETE /api/v1/notes/{id}/like",

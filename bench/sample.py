@@ -20,6 +20,7 @@ from accounts.choices import Audience
 from accounts.models import User
 from notes.choices import NoteStatus, Visibility
 from notes.models import Board, Note, NoteCollect, NoteLike
+from shop.models import Product
 
 VIEWERS = 40
 PAIRS = 200  # (user, note) like/collect toggles in the rotation
@@ -35,6 +36,7 @@ class Sample:
     commented_notes: list[int] = field(default_factory=list)
     boards: list[int] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
+    products: list[int] = field(default_factory=list)
     #: (viewer index, note id) that the viewer neither likes nor collects yet: toggles leave no trace.
     pairs: list[tuple[int, int]] = field(default_factory=list)
     hot_note: int = 0
@@ -100,6 +102,8 @@ def build(seed: int = 42) -> Sample:
         .values_list("username", flat=True)
     )
     sample.authors = sorted(rng.sample(authors, min(100, len(authors))))
+    on_sale = list(Product.objects.on_sale().order_by("pk").values_list("pk", flat=True))
+    sample.products = sorted(rng.sample(on_sale, min(100, len(on_sale))))
 
     # Toggle pairs: notes none of the sampled viewers likes or collects, by authors who take
     # comments from everyone (the comment benchmark writes on them too).

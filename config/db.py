@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import JSONField, Model, QuerySet
+from django.db.models import Aggregate, JSONField, Model, QuerySet
 from django.db.models.expressions import Col
 from psycopg.sql import Literal as sql_literal
 from rest_framework.exceptions import NotFound
@@ -251,6 +251,17 @@ def instance_from_row(model: type[Model], row: dict, prefix: str = "") -> Model:
     """A ``model`` instance from a row holding :func:`concrete_columns`, as the ORM would load it."""
     names = concrete_columns(model)
     return model.from_db(DEFAULT_DB_ALIAS, names, list(map(row.__getitem__, concrete_columns(model, prefix))))
+
+
+class JSONList(Aggregate):
+    """The JSON array of an expression's values over a group (``JSONObject`` rows, say):
+    ``jsonb_agg`` on PostgreSQL, ``json_group_array`` on SQLite. In no particular order."""
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
 
 
 # --- bulk writes -----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from config.api.pagination import CursorPagination, RankedPagination
 from notes import selectors as note_selectors
-from notes.api.media import MediaOut
+from notes.api.media import MediaOut, media_out
 from notes.api.serializers import NoteCardLeanOut, NoteCardOut
 from shop import selectors
 from shop.api.serializers import (
@@ -82,13 +82,13 @@ class ProductOut(ProductCardOut):
 
     @extend_schema_field(MediaOut(many=True))
     def get_images(self, product):
-        media = [image.media for image in product.product_images.all()]
-        return MediaOut(media, many=True, context=self.context).data
+        request = self.context.get("request")
+        return [media_out(request, **row) for row in product.gallery]
 
     @extend_schema_field(SKUOut(many=True))
     def get_skus(self, product):
         return SKUOut(
-            [sku for sku in product.skus.all() if sku.is_active or product.is_owner],
+            [sku for sku in product.sku_list if sku.is_active or product.is_owner],
             many=True,
             context={"shows_stock": getattr(product, "shows_stock", False)},
         ).data
@@ -104,8 +104,7 @@ class ReviewOut(NoteCardOut):
 
 def _detail(request, product_id: int, status: int = 200) -> Response:
     product = selectors.product_get_for_viewer(product_id=product_id, viewer=request.user)
-    product.ratings = selectors.product_rating_summary(product_id=product.pk)
-    product.planted_by = list(note_selectors.notes_planting(product=product, viewer=request.user))
+    product.planted_by = note_selectors.notes_planting(product=product, viewer=request.user)
     return Response(ProductOut(product, context={"request": request}).data, status=status)
 
 

@@ -7,10 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from accounts.choices import Category, ReviewStatus
+from notes.api.media import media_out
 from notes.choices import NoteStatus, Visibility
+from notes.selectors import MEDIA_COLUMNS
 from shop.choices import ProductStatus
 from tests.factories import BlockFactory, UserFactory
 from tests.factories.accounts import BrandFactory
@@ -211,6 +214,11 @@ def test_detail_shows_skus_gallery_and_ratings(api):
     gallery = [image.media for image in product.product_images.order_by("position")]
     assert [image["id"] for image in body["images"]] == [m.pk for m in gallery]
     assert body["images"][0]["variants"]["full"] == f"http://testserver/media/{gallery[0].variants['full']}"
+    # Read as one JSON array with the product, the gallery renders as each medium does on its own.
+    request = RequestFactory().get("/")
+    assert body["images"] == [
+        media_out(request, **{c: getattr(m, c) for c in MEDIA_COLUMNS}) for m in gallery
+    ]
     assert body["ratings"] == {
         "all": {"count": 5, "average": 3.6, "distribution": {"1": 1, "2": 0, "3": 1, "4": 1, "5": 2}},
         "verified": {"count": 3, "average": 4.67, "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 2}},
@@ -298,8 +306,8 @@ def test_detail_query_budget_is_constant(client_for):
     with CaptureQueriesContext(connection) as captured:
         body = client.get(f"{URL}/{product.pk}").json()
     assert (len(body["skus"]), len(body["images"]), len(body["planted_by"])) == (21, 9, 6)
-    # user, product, images, SKUs, rating summary, notes
-    assert len(captured) <= 6
+    # the user, the product (with its gallery and review counts), the SKUs, the notes
+    assert len(captured) == 4, [q["sql"][:80] for q in captured]
 
 
 # --- reviews -------------------------------------------------------------------------------------
