@@ -35,7 +35,8 @@ class ProductQuerySet(models.QuerySet):
 
 class Product(models.Model):
     """A product (SPU) with its variants (``SKU``). Rating figures count verified reviews only and
-    are maintained by the shop's services; ``min_price`` mirrors the cheapest active SKU for sorting.
+    are maintained by the shop's services; ``min_price`` mirrors the cheapest active SKU for sorting;
+    ``note_count`` is moved by the notes' services as they tag and untag it.
     """
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
@@ -49,6 +50,9 @@ class Product(models.Model):
     rating_sum = models.PositiveIntegerField(default=0)
     review_count = models.PositiveIntegerField(default=0)
     sales_count = models.PositiveIntegerField(default=0)
+    note_count = models.PositiveIntegerField(
+        default=0, help_text="Notes tagging it (its planted-by count, whatever their state)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

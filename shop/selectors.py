@@ -19,7 +19,7 @@ from accounts.selectors import viewer_from_id
 from config.db import JSONList, PreparedQuery, concrete_columns, instance_from_row
 from config.errors import Forbidden, InvalidInput, NotFound
 from notes.choices import MediaStatus, Visibility
-from notes.models import Note, NoteProduct
+from notes.models import Note
 from shop.choices import ProductSort, ProductStatus
 from shop.models import SKU, Product, ProductImage, Store
 
@@ -69,11 +69,6 @@ def products_for_cards() -> QuerySet:
     )
 
 
-def _planted_count() -> Coalesce:
-    tags = NoteProduct.objects.filter(product=OuterRef("pk")).values("product").annotate(n=Count("pk"))
-    return Coalesce(Subquery(tags.values("n")), 0)
-
-
 PRODUCT_ORDERINGS: dict[str, tuple] = {
     ProductSort.POPULAR: ("-sales_count", "-engagement", "-id"),
     ProductSort.NEWEST: ("-id",),
@@ -107,7 +102,7 @@ def products_list(
     if in_stock is not None:
         qs = qs.filter(in_stock=in_stock)
     if sort == ProductSort.POPULAR:
-        qs = qs.annotate(engagement=F("review_count") + _planted_count())
+        qs = qs.annotate(engagement=F("review_count") + F("note_count"))
     elif sort == ProductSort.RATING:
         qs = qs.annotate(average_rating=Cast("rating_sum", FloatField()) / NullIf("rating_count", 0))
     return qs.order_by(*PRODUCT_ORDERINGS[sort])

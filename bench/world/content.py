@@ -337,7 +337,8 @@ def recount() -> None:
 
     The same definitions the services keep with ``F()``: ``note_count`` and topic counts count live
     notes; comment counts count live comments; ``like_collect_count`` counts the likes and collects
-    on all of a person's notes; a board counts its collects of notes not deleted.
+    on all of a person's notes; a board counts its collects of notes not deleted; a product the notes
+    tagging it.
     """
     live = {"status": NoteStatus.PUBLISHED, "deleted_at__isnull": True}
     User.objects.update(
@@ -369,6 +370,7 @@ def recount() -> None:
         )
     )
     Board.objects.update(note_count=_count_of(NoteCollect, "board", note__deleted_at__isnull=True))
+    Product.objects.update(note_count=_count_of(NoteProduct, "product"))
 
 
 def step_counters(ctx: WorldContext, loader: Loader) -> None:

@@ -34,6 +34,7 @@ from notes.models import (
 )
 from notes.text import parse_mentions, parse_topics
 from shop import selectors as shop_selectors
+from shop.models import Product
 from shop.services import reviews as shop_reviews
 
 LIVE = NoteStatus.PUBLISHED
@@ -164,10 +165,16 @@ def _review(product_id: int | None, rating: int | None):
 
 def _set_product_tags(note: Note, product_ids: list[int]) -> None:
     products = shop_selectors.products_taggable(product_ids=product_ids)
+    before = set(NoteProduct.objects.filter(note=note).values_list("product_id", flat=True))
     NoteProduct.objects.filter(note=note).delete()
     NoteProduct.objects.bulk_create(
         NoteProduct(note=note, product=p, position=i) for i, p in enumerate(products)
     )
+    after = {p.pk for p in products}
+    if before - after:
+        Product.objects.filter(pk__in=before - after).update(note_count=F("note_count") - 1)
+    if after - before:
+        Product.objects.filter(pk__in=after - before).update(note_count=F("note_count") + 1)
 
 
 def _apply_action(note: Note, action: str, publish_at: datetime | None, now: datetime) -> None:

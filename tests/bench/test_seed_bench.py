@@ -111,6 +111,8 @@ def test_counters_equal_the_rows():
     assert all(
         p.min_price == min(s.price for s in p.skus.all()) for p in Product.objects.prefetch_related("skus")
     )
+    tagged = Product.objects.annotate(n=Count("tagged_in"))
+    assert all(p.note_count == p.n for p in tagged) and any(p.n for p in tagged)
 
 
 def test_engagement_only_on_notes_others_may_see():

@@ -13,8 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from accounts.choices import Category, ReviewStatus
 from notes.api.media import media_out
 from notes.choices import NoteStatus, Visibility
+from notes.models import NoteProduct
 from notes.selectors import MEDIA_COLUMNS
+from notes.services import notes as note_services
 from shop.choices import ProductStatus
+from shop.models import Product
 from tests.factories import BlockFactory, UserFactory
 from tests.factories.accounts import BrandFactory
 from tests.factories.notes import NoteFactory
@@ -35,9 +38,44 @@ def review(product, rating: int, *, verified: bool = False, **fields):
     return NoteFactory(product=product, rating=rating, is_verified_purchase=verified, **fields)
 
 
-def tag(note, product, position: int = 0):
-    note.product_tags.create(product=product, position=position)
+def tag(note, product):
+    """``note`` tags ``product`` too, through the notes' service (which counts it on the product)."""
+    tagged = list(note.product_tags.order_by("position").values_list("product_id", flat=True))
+    note_services.note_update(note=note, editor=note.author, data={}, product_ids=[*tagged, product.pk])
     return note
+
+
+def test_tagging_and_untagging_move_the_products_note_count():
+    shown, other = product_for_sale(), product_for_sale()
+    first, second = tag(NoteFactory(), shown), tag(NoteFactory(), shown)
+    tag(first, other)
+    assert note_counts(shown, other) == (2, 1)
+    note_services.note_update(note=second, editor=second.author, data={}, product_ids=[other.pk])
+    assert note_counts(shown, other) == (1, 2)
+    note_services.note_update(note=first, editor=first.author, data={}, product_ids=[])
+    assert (
+        note_counts(shown, other)
+        == (0, 1)
+        == tuple(NoteProduct.objects.filter(product=p).count() for p in (shown, other))
+    )
+
+
+def note_counts(*products) -> tuple[int, ...]:
+    return tuple(Product.objects.get(pk=p.pk).note_count for p in products)
+
+
+def test_the_migration_counts_the_notes_tagging_each_product():
+    """Migration 0005 added ``note_count``: it counts the tag rows of existing products."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    product = product_for_sale()
+    tag(NoteFactory(), product)
+    tag(NoteFactory(), product)
+    Product.objects.update(note_count=0)  # as products were before it
+    import_module("shop.migrations.0005_product_note_count").count_tagging_notes(apps, None)
+    assert note_counts(product) == (2,)
 
 
 # --- the list ------------------------------------------------------------------------------------
