@@ -48,7 +48,7 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ("=id", "title", "store__name", "store__brand__slug")
     autocomplete_fields = ("store",)
     list_select_related = ("store",)
-    readonly_fields = ("min_price", "rating_count", "rating_sum", "review_count", "sales_count")
+    readonly_fields = ("min_price", "rating_count", "rating_sum", "review_count", "sales_count", "note_count")
     inlines = (SKUInline, ProductImageInline)
 
     def save_related(self, request, form, formsets, change):

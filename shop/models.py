@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.choices import Category, ReviewStatus
 from accounts.models import Brand
@@ -63,6 +63,14 @@ class Product(models.Model):
             models.Index(fields=["status", "-id"], name="product_status_recent"),
             models.Index(fields=["store", "-id"], name="product_store_recent"),
             models.Index(fields=["category", "status"], name="product_category"),
+            # The list's default order (``selectors.PRODUCT_ORDERINGS`` popular), read from here.
+            models.Index(
+                F("sales_count").desc(),
+                (F("review_count") + F("note_count")).desc(),
+                F("id").desc(),
+                condition=Q(status=ProductStatus.ON_SALE),
+                name="product_popular",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -54,19 +54,35 @@ def products_taggable(*, product_ids: list[int]) -> list[Product]:
     return [found[pk] for pk in product_ids]
 
 
-def products_for_cards() -> QuerySet:
+def _in_stock() -> Exists:
+    return Exists(SKU.objects.filter(product=OuterRef("pk"), is_active=True, stock__gt=0))
+
+
+def products_for_cards(*, stock: bool = True) -> QuerySet:
     """Products shaped for ``ProductCardOut`` in one query: the store, the storage name of the
-    cover's card variant (``cover_name``, null without a ready image) and ``in_stock``."""
+    cover's card variant (``cover_name``, null without a ready image) and ``in_stock`` (unless
+    ``stock`` is False: then :func:`products_attach_stock` sets it on a page)."""
     cover = ProductImage.objects.filter(product=OuterRef("pk"), media__status=MediaStatus.READY).order_by(
         "position"
     )
-    return (
-        Product.objects.select_related("store")
-        .annotate(
-            cover_name=Subquery(cover.values(name=KeyTextTransform(CARD_VARIANT, "media__variants"))[:1])
-        )
-        .annotate(in_stock=Exists(SKU.objects.filter(product=OuterRef("pk"), is_active=True, stock__gt=0)))
+    qs = Product.objects.select_related("store").annotate(
+        cover_name=Subquery(cover.values(name=KeyTextTransform(CARD_VARIANT, "media__variants"))[:1])
     )
+    return qs.annotate(in_stock=_in_stock()) if stock else qs
+
+
+def products_attach_stock(products: list[Product]) -> list[Product]:
+    """Set ``in_stock`` on a page of products read without it, in one query. A list's page reads
+    it here rather than in its own query: there PostgreSQL, expecting to test every product on sale,
+    hashes all the SKUs in stock (9 ms at M) for the twenty it shows."""
+    stocked = set(
+        SKU.objects.filter(product__in=products, is_active=True, stock__gt=0).values_list(
+            "product_id", flat=True
+        )
+    )
+    for product in products:
+        product.in_stock = product.pk in stocked
+    return products
 
 
 PRODUCT_ORDERINGS: dict[str, tuple] = {
@@ -90,7 +106,7 @@ def products_list(
     """The shop's product list: on sale in active stores of approved brands, filtered, in the
     order ``sort`` names (popular: sales, then reviews plus notes tagging it). ``brand`` is a
     brand slug; the price range applies to the cheapest active SKU."""
-    qs = products_for_cards().on_sale()
+    qs = products_for_cards(stock=False).on_sale()
     if category:
         qs = qs.filter(category=category)
     if brand:
@@ -100,7 +116,7 @@ def products_list(
     if max_price is not None:
         qs = qs.filter(min_price__lte=max_price)
     if in_stock is not None:
-        qs = qs.filter(in_stock=in_stock)
+        qs = qs.filter(_in_stock() if in_stock else ~_in_stock())
     if sort == ProductSort.POPULAR:
         qs = qs.annotate(engagement=F("review_count") + F("note_count"))
     elif sort == ProductSort.RATING:

@@ -123,7 +123,9 @@ class ProductListCreateView(generics.ListAPIView):
 
     @extend_schema(parameters=[ProductListIn])
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        page = self.paginate_queryset(self.get_queryset())
+        page = selectors.products_attach_stock(page)  # the list reads no stock of its own
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=ProductIn, responses={201: ProductOut})
     def post(self, request):
