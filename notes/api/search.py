@@ -27,12 +27,12 @@ from notes.models import Note
 from notes.search import selectors
 from notes.search import services as search_services
 from notes.search.segmentation import MAX_QUERY_LENGTH
-from shop.api.serializers import ProductCardOut
+from shop.api.serializers import ProductCardLeanOut, ProductCardOut
 
 RESULT_SERIALIZERS = {
     SearchType.NOTES: NoteCardLeanOut,
     SearchType.USERS: UserSummaryOut,
-    SearchType.PRODUCTS: ProductCardOut,
+    SearchType.PRODUCTS: ProductCardLeanOut,
     SearchType.TOPICS: TopicOut,
 }
 

@@ -11,7 +11,7 @@ from notes.api.media import MediaOut, media_out
 from notes.choices import PublishAction, Visibility
 from notes.models import Note
 from notes.selectors import CARD_COLUMNS, MEDIA_COLUMNS
-from shop.api.serializers import ProductCardOut
+from shop.api.serializers import ProductCardOut, product_card
 from shop.selectors import MAX_TAGGED_PRODUCTS
 
 
@@ -195,9 +195,8 @@ class NoteAttachmentsOut(serializers.Serializer):
 
     @extend_schema_field(ProductCardOut(many=True))
     def get_products(self, note):
-        return ProductCardOut(
-            [tag.product for tag in note.product_tags.all()], many=True, context=self.context
-        ).data
+        request = self.context.get("request")
+        return [product_card(request, tag.product) for tag in note.product_tags.all()]
 
 
 class NoteCoreOut(NoteCardOut):
@@ -254,9 +253,7 @@ def note_core(request, row: dict) -> dict:
         "status": row["status"],
         "publish_at": datetime_out(row["publish_at"]),
         "ai_assisted": row["ai_assisted"],
-        "product": ProductCardOut(product, context={"request": request}).data
-        if product is not None
-        else None,
+        "product": product_card(request, product) if product is not None else None,
         "rating": row["rating"],
         "is_verified_purchase": row["is_verified_purchase"],
         "share_count": row["share_count"],

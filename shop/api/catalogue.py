@@ -19,6 +19,7 @@ from notes.api.serializers import NoteCardLeanOut, NoteCardOut
 from shop import selectors
 from shop.api.serializers import (
     CURRENCY,
+    ProductCardLeanOut,
     ProductCardOut,
     ProductIn,
     ProductListIn,
@@ -111,7 +112,7 @@ def _detail(request, product_id: int, status: int = 200) -> Response:
 class ProductListCreateView(generics.ListAPIView):
     """Products on sale, filtered and sorted; brand owners add products to their store."""
 
-    serializer_class = ProductCardOut
+    serializer_class = ProductCardLeanOut
 
     def get_queryset(self):
         params = ProductListIn(data=self.request.query_params.dict())  # a dict: absent booleans stay absent

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import StrictSerializer
 from accounts.choices import Category
+from config.api.files import file_url
 from shop.choices import ProductSort, ProductStatus
 from shop.models import SKU, Product
 
@@ -55,6 +56,33 @@ class ProductCardOut(serializers.ModelSerializer):
         url = default_storage.url(product.cover_name)
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
+
+
+class ProductCardLeanOut(ProductCardOut):
+    """``ProductCardOut`` written as one dict, without DRF's per-field machinery: the card of the
+    product list, product search and a note's tagged products. Its declared fields are still
+    ``ProductCardOut``'s, so the OpenAPI schema stays the contract."""
+
+    def to_representation(self, product) -> dict:
+        return product_card(self.context.get("request"), product)
+
+
+def product_card(request, product: Product) -> dict:
+    """``ProductCardOut``'s dict of a product from ``shop.selectors.products_for_cards``."""
+    price = product.min_price
+    return {
+        "id": product.pk,
+        "title": product.title,
+        "store": product.store.name,
+        "category": product.category,
+        "status": product.status,
+        "min_price": None if price is None else f"{price:.2f}",  # as DRF's DecimalField writes it
+        "rating": product.rating,
+        "rating_count": product.rating_count,
+        "review_count": product.review_count,
+        "cover_url": file_url(product.cover_name, request) if product.cover_name else None,
+        "in_stock": bool(product.in_stock),
+    }
 
 
 class SKUOut(serializers.ModelSerializer):

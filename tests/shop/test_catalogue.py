@@ -16,8 +16,10 @@ from notes.choices import NoteStatus, Visibility
 from notes.models import NoteProduct
 from notes.selectors import MEDIA_COLUMNS
 from notes.services import notes as note_services
+from shop.api.serializers import ProductCardLeanOut, ProductCardOut
 from shop.choices import ProductStatus
 from shop.models import Product
+from shop.selectors import products_for_cards
 from tests.factories import BlockFactory, UserFactory
 from tests.factories.accounts import BrandFactory
 from tests.factories.notes import NoteFactory
@@ -103,6 +105,20 @@ def test_list_shows_cards_of_products_on_sale_in_approved_active_stores(anon_cli
         "in_stock": True,
     }
     assert response.json()["next"] is None
+
+
+def test_lean_cards_are_what_the_model_serializer_writes():
+    """Lists, search and notes write product cards as plain dicts: the same as ``ProductCardOut``."""
+    products = [
+        product_for_sale(price="129.5", rating_count=3, rating_sum=13, review_count=4),
+        product_for_sale(price="0.99", stock=0, images=0),
+        ProductFactory(min_price=None),  # no SKU: no price
+    ]
+    shaped = list(products_for_cards().filter(pk__in=[p.pk for p in products]).order_by("pk"))
+    context = {"request": RequestFactory().get("/")}
+    lean = ProductCardLeanOut(shaped, many=True, context=context).data
+    assert lean == ProductCardOut(shaped, many=True, context=context).data
+    assert [card["min_price"] for card in lean] == ["129.50", "0.99", None]
 
 
 def test_card_without_a_ready_image_or_stock(anon_client):
