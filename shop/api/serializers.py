@@ -108,9 +108,27 @@ class SKUOut(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=["in_stock", "low_stock", "sold_out"]))
     def get_stock_state(self, sku) -> str:
-        if sku.stock <= 0:
+        return self.stock_state_of(sku.stock)
+
+    @classmethod
+    def stock_state_of(cls, stock: int) -> str:
+        if stock <= 0:
             return "sold_out"
-        return "low_stock" if sku.stock <= self.LOW_STOCK else "in_stock"
+        return "low_stock" if stock <= cls.LOW_STOCK else "in_stock"
+
+
+def sku_out(sku: SKU, shows_stock: bool) -> dict:
+    """``SKUOut``'s dict of ``sku`` (exact stock only when ``shows_stock``)."""
+    return {
+        "id": sku.pk,
+        "name": sku.name,
+        "attributes": sku.attributes,
+        "price": f"{sku.price:.2f}",  # as DRF's DecimalField writes it
+        "stock": sku.stock if shows_stock else None,
+        "stock_state": SKUOut.stock_state_of(sku.stock),
+        "per_order_limit": sku.per_order_limit,
+        "is_active": sku.is_active,
+    }
 
 
 class ProductListIn(serializers.Serializer):

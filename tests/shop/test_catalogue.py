@@ -14,8 +14,10 @@ from accounts.choices import Category, ReviewStatus
 from notes.api.media import media_out
 from notes.choices import NoteStatus, Visibility
 from notes.models import NoteProduct
-from notes.selectors import MEDIA_COLUMNS
+from notes.selectors import MEDIA_COLUMNS, notes_planting
 from notes.services import notes as note_services
+from shop import selectors
+from shop.api.catalogue import ProductOut, product_page
 from shop.api.serializers import ProductCardLeanOut, ProductCardOut
 from shop.choices import ProductStatus
 from shop.models import Product
@@ -277,6 +279,22 @@ def test_detail_shows_skus_gallery_and_ratings(api):
         "all": {"count": 5, "average": 3.6, "distribution": {"1": 1, "2": 0, "3": 1, "4": 1, "5": 2}},
         "verified": {"count": 3, "average": 4.67, "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 2}},
     }
+
+
+@pytest.mark.parametrize("as_owner", [False, True])
+def test_the_page_is_what_the_model_serializer_writes(as_owner):
+    """The product's page is written as a plain dict: the same as ``ProductOut`` (the schema)."""
+    product = product_for_sale(price="129.5", stock=3, images=2, description="Gentle.")
+    SKUFactory(product=product, stock=0, is_active=False, attributes={"颜色": "红"})
+    review(product, 4, verified=True)
+    tag(NoteFactory(like_count=3), product)
+    viewer = product.store.brand.owner if as_owner else UserFactory()
+    request = RequestFactory().get("/")
+    shown = selectors.product_get_for_viewer(product_id=product.pk, viewer=viewer)
+    shown.planted_by = notes_planting(product=shown, viewer=viewer)
+    page = product_page(request, shown)
+    assert page == ProductOut(shown, context={"request": request}).data
+    assert len(page["skus"]) == (2 if as_owner else 1) and page["planted_by"] and page["images"]
 
 
 def test_sold_out_sku_and_a_product_without_reviews(anon_client):
