@@ -32,6 +32,13 @@ def notes_for_cards(viewer) -> QuerySet:
     return Note.objects.visible_to(viewer).select_related("author", "cover").annotate(**_viewer_flags(viewer))
 
 
+def card_columns(viewer) -> tuple[str, ...]:
+    """What a card row of :func:`notes_for_cards` reads: :data:`CARD_COLUMNS`, and for a signed-in
+    viewer the flags it annotates."""
+    signed_in = viewer is not None and viewer.is_authenticated
+    return (*CARD_COLUMNS, "viewer_liked", "viewer_collected") if signed_in else CARD_COLUMNS
+
+
 #: A medium's columns as its API form (``MediaOut``) shows them.
 MEDIA_COLUMNS = (
     "id",
@@ -225,13 +232,12 @@ def notes_planting(*, product: Product, viewer) -> list[dict]:
 
 def _planting(viewer_id: int | None, product_id: int) -> QuerySet:
     viewer = viewer_from_id(viewer_id)
-    flags = ("viewer_liked", "viewer_collected") if viewer is not None else ()
     return (
         notes_for_cards(viewer)
         .filter(product_tags__product_id=product_id)
         .annotate(engagement=F("like_count") + F("collect_count") + F("comment_count"))
         .order_by("-engagement", "-id")
-        .values(*CARD_COLUMNS, *flags)[:PLANTED_BY_LIMIT]
+        .values(*card_columns(viewer))[:PLANTED_BY_LIMIT]
     )
 
 

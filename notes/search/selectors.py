@@ -48,7 +48,7 @@ from notes.models import (
 from notes.search.backends import PostgresBackend, get_backend, head_hits, head_needles
 from notes.search.fields import AnyOf
 from notes.search.segmentation import normalize, query_tokens
-from notes.selectors import CARD_COLUMNS, notes_for_cards
+from notes.selectors import card_columns, notes_for_cards
 from shop.selectors import products_for_cards
 
 RELATION = "search_document"
@@ -215,8 +215,7 @@ def _card_rows(notes: QuerySet, viewer, keyset: Keyset) -> QuerySet:
     order, older = keyset.order()
     if keyset.position is not None:
         notes = notes.filter(**{older: keyset.position})
-    flags = ("viewer_liked", "viewer_collected") if viewer is not None and viewer.is_authenticated else ()
-    return notes.order_by(*order).values(*CARD_COLUMNS, *flags)[: keyset.count]
+    return notes.order_by(*order).values(*card_columns(viewer))[: keyset.count]
 
 
 def _newest_cards(viewer_id, tsquery: str, position, *, reverse: bool, count: int, walk: int) -> QuerySet:
@@ -255,8 +254,7 @@ def _ranked_cards(viewer_id, tsquery: str, *needles: str, sort: str, count: int,
     viewer = viewer_from_id(viewer_id)
     notes = notes_for_cards(viewer).live()
     ranked = _ranked_notes(notes, PostgresBackend.condition_for(tsquery), list(needles), sort, candidates)
-    flags = ("viewer_liked", "viewer_collected") if viewer is not None else ()
-    return ranked.values(*CARD_COLUMNS, *flags)[:count]
+    return ranked.values(*card_columns(viewer))[:count]
 
 
 #: The ranked note searches, compiled once per shape (their ORM build cost ~8 ms a request, three
@@ -273,8 +271,7 @@ def search_notes_ranked(*, query: str, sort: str, viewer, count: int) -> list[di
         return []
     if connection.vendor != "postgresql":
         notes = search_notes(query=query, sort=sort, viewer=viewer)
-        flags = ("viewer_liked", "viewer_collected") if viewer is not None and viewer.is_authenticated else ()
-        return list(notes.values(*CARD_COLUMNS, *flags)[:count])
+        return list(notes.values(*card_columns(viewer))[:count])
     needles = head_needles(tokens) if sort == SearchSort.RELEVANCE else ()  # popularity has no use for them
     tsquery, candidates = get_backend().tsquery(tokens), settings.SEARCH_CANDIDATES
     return _RANKED_CARDS.rows(
