@@ -139,10 +139,10 @@ def _visible(qs: QuerySet, viewer) -> QuerySet:
 def product_get_for_viewer(*, product_id: int, viewer) -> Product:
     """A product's detail page; 404 unless ``viewer`` may open it (``_visible``). With its store
     and brand, ``cover_name`` and ``in_stock`` (``products_for_cards``), its gallery (``gallery``:
-    rows of ``MEDIA_COLUMNS`` in order), every SKU, active or not (``sku_list``), and its rating
-    summary (``ratings``); ``is_owner`` says whether the viewer runs its store; ``shows_stock``
-    whether they may read exact stock (its owner and staff: to everyone else a competitor's
-    inventory is ``stock_state`` only).
+    rows of ``MEDIA_COLUMNS`` in order), its SKUs (``sku_list``: the active ones, and for its brand
+    owner the inactive ones too) and its rating summary (``ratings``); ``is_owner`` says whether
+    the viewer runs its store; ``shows_stock`` whether they may read exact stock (its owner and
+    staff: to everyone else a competitor's inventory is ``stock_state`` only).
 
     Two queries, compiled once (the product with its gallery and review counts, the SKUs): built by
     the ORM, with the summary and the gallery apart, it was four and ~10 ms of Python a page."""
@@ -155,13 +155,14 @@ def product_get_for_viewer(*, product_id: int, viewer) -> Product:
     product.store.brand = instance_from_row(Brand, row, "store__brand__")
     product.cover_name, product.in_stock = row["cover_name"], row["in_stock"]
     product.gallery = gallery_rows(row["gallery"])
-    product.sku_list = [instance_from_row(SKU, sku) for sku in _SKUS.rows(product_id)]
+    product.is_owner = product.store.brand.owner_id == _viewer_id(viewer)
+    product.shows_stock = product.is_owner or bool(getattr(viewer, "is_staff", False))
+    skus = [instance_from_row(SKU, sku) for sku in _SKUS.rows(product_id)]
+    product.sku_list = skus if product.is_owner else [sku for sku in skus if sku.is_active]
     product.ratings = RatingSummary(
         all=RatingFigures.of({r: row[f"all_{r}"] for r in RATINGS}),
         verified=RatingFigures.of({r: row[f"verified_{r}"] for r in RATINGS}),
     )
-    product.is_owner = product.store.brand.owner_id == _viewer_id(viewer)
-    product.shows_stock = product.is_owner or bool(getattr(viewer, "is_staff", False))
     return product
 
 

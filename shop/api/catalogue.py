@@ -94,7 +94,7 @@ class ProductOut(ProductCardOut):
     @extend_schema_field(SKUOut(many=True))
     def get_skus(self, product):
         return SKUOut(
-            [sku for sku in product.sku_list if sku.is_active or product.is_owner],
+            product.sku_list,
             many=True,
             context={"shows_stock": getattr(product, "shows_stock", False)},
         ).data
@@ -104,7 +104,6 @@ def product_page(request, product) -> dict:
     """``ProductOut``'s dict of a product from ``selectors.product_get_for_viewer`` (with its
     ``planted_by`` card rows), written without DRF's per-field machinery; ``ProductOut`` stays the
     schema (and the test's reference)."""
-    shows_stock = product.shows_stock
     return {
         **product_card(request, product),
         "store_id": product.store_id,
@@ -112,7 +111,7 @@ def product_page(request, product) -> dict:
         "description": product.description,
         "currency": CURRENCY,
         "images": [media_out(request, **row) for row in product.gallery],
-        "skus": [sku_out(sku, shows_stock) for sku in product.sku_list if sku.is_active or product.is_owner],
+        "skus": [sku_out(sku, product.shows_stock) for sku in product.sku_list],
         "sales_count": product.sales_count,
         "ratings": {"all": asdict(product.ratings.all), "verified": asdict(product.ratings.verified)},
         "planted_by": [note_card(request, row) for row in product.planted_by],
