@@ -154,3 +154,19 @@ def test_refuses_a_database_with_other_data():
     with pytest.raises(CommandError, match="dedicated database"):
         seed()
     assert not Note.objects.exists()
+
+
+def test_the_decay_benchmark_moves_every_note_of_the_window_and_leaves_the_world_as_it_was():
+    """B9's measurement rescoring the whole window must leave no trace: its writes are rolled back."""
+    from datetime import datetime
+
+    from bench import decay
+    from notes.models import NoteScore
+
+    seed()
+    before = list(NoteScore.objects.order_by("note_id").values_list("note_id", "rank", "likes", "scored_at"))
+    result = decay.measure(datetime.fromisoformat(world.world_marker()["built_at"]), runs=1)
+    assert result["window"] > 0 and result["all_moved"]["moved"] == result["window"]
+    assert result["as_found"]["moved"] < result["window"]
+    after = list(NoteScore.objects.order_by("note_id").values_list("note_id", "rank", "likes", "scored_at"))
+    assert after == before
