@@ -62,11 +62,10 @@ def sequential_scans(words: list[str], sample: Sample) -> list[str]:
     words ran, signed in (blocks and follows in play), for both sorts."""
     client, found = Client(), []
     for sort in SORTS:
-        for request in requests(words, sort):
+        for word, request in zip(words, requests(words, sort), strict=True):
             headers = {"HTTP_AUTHORIZATION": f"Bearer {sample.token(request.viewer)}"}
             with CaptureQueriesContext(connection) as queries:
                 client.get(request.path, **headers)
-            word = request.path.split("q=")[1].split("&")[0]
             for query in queries.captured_queries:
                 if query["sql"].lstrip().upper().startswith("SELECT"):
                     found += [f"{word} ({sort}): {table}" for table in _scanned(query["sql"])]
