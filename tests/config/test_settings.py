@@ -78,16 +78,18 @@ def test_cors_allows_only_listed_origins(settings, anon_client):
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
-def test_the_wsgi_entry_point_puts_what_it_loaded_out_of_the_collectors_reach():
-    """Servers import ``config.wsgi``: the settings, URL patterns and the segmenter's dictionary are
-    loaded by then and frozen, so full collections under load do not walk them again."""
+@pytest.mark.parametrize("entry, handler", [("wsgi", "WSGIHandler"), ("asgi", "ASGIHandler")])
+def test_the_server_entry_points_put_what_they_loaded_out_of_the_collectors_reach(entry, handler):
+    """Servers import ``config.wsgi`` (or ``config.asgi``): the settings, URL patterns and the
+    segmenter's dictionary are loaded by then and frozen, so no thread of a fresh process waits for
+    the dictionary in its first search and full collections under load do not walk them again."""
     loaded = probe(
-        "import gc; before = gc.get_freeze_count(); import config.wsgi as w; "
+        f"import gc; before = gc.get_freeze_count(); import config.{entry} as w; "
         "from notes.search.segmentation import _loaded; "
         "print(before, gc.get_freeze_count(), len(_loaded), type(w.application).__name__)"
     )
-    before, frozen, dictionaries, handler = loaded.stdout.split()
-    assert (int(before), int(dictionaries), handler) == (0, 1, "WSGIHandler")
+    before, frozen, dictionaries, loaded_handler = loaded.stdout.split()
+    assert (int(before), int(dictionaries), loaded_handler) == (0, 1, handler)
     assert int(frozen) > 50_000
 
 
