@@ -223,6 +223,50 @@ def write_checks(
     return checks
 
 
+def checkout_checks(
+    *,
+    hot_rps: float,
+    spread_rps: float,
+    hotrow1_rps: float,
+    hotrow1000_rps: float,
+    skus: int,
+    oversold: int,
+    unaccounted: int,
+    attempts: int,
+) -> list[Check]:
+    """B6: 8 buyers on 1 hot SKU >= 50% of F_hotrow(1) (stretch 70%); on 1,000 SKUs >= 30% of
+    F_hotrow(1000) (stretch 50%); 0 oversold in 10k attempts (and every attempt accounted for)."""
+    return [
+        Check(
+            "1 SKU orders/s",
+            hot_rps,
+            0.5 * hotrow1_rps,
+            ">=",
+            "/s",
+            "8 buyers: 50% of F_hotrow(1)",
+            stretch=0.7 * hotrow1_rps,
+        ),
+        Check(
+            f"{skus} SKUs orders/s",
+            spread_rps,
+            0.3 * hotrow1000_rps,
+            ">=",
+            "/s",
+            "8 buyers: 30% of F_hotrow(1000)",
+            stretch=0.5 * hotrow1000_rps,
+        ),
+        Check("oversold", oversold, 0, "<=", "", f"orders beyond the hot SKU's stock in {attempts} attempts"),
+        Check(
+            "unaccounted",
+            unaccounted,
+            0,
+            "<=",
+            "",
+            "stock left + sold = stock; an order per 201; the rest 409 out_of_stock",
+        ),
+    ]
+
+
 def fanout_checks(*, latency_ms: float, fanout_floor_ms: float, followers: int) -> list[Check]:
     """B4: commit to last insert <= 3 x F_fanout(N) + 50 ms (stretch 2 x)."""
     return [

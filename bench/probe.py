@@ -8,6 +8,7 @@ however many commands a pipeline packs into it.
 
 from __future__ import annotations
 
+import uuid
 from contextlib import contextmanager
 
 from django.db import connection
@@ -15,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from redis.connection import AbstractConnection
 
-from bench.load import CREATED
+from bench.load import CREATED, KEY_PREFIX
 from bench.registry import Endpoint, Request
 from bench.sample import Sample
 
@@ -42,6 +43,8 @@ def _send(client: Client, request: Request, sample: Sample, path: str | None = N
     headers = {}
     if request.viewer is not None:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {sample.token(request.viewer)}"
+    if request.idempotent:
+        headers["HTTP_IDEMPOTENCY_KEY"] = f"{KEY_PREFIX}probe-{uuid.uuid4().hex}"
     return client.generic(
         request.method,
         path or request.path,
@@ -89,3 +92,11 @@ def count(endpoint: Endpoint, sample: Sample) -> dict:
             counts[size] = (sql, trips)
             statuses[size] = response.status_code
     return {"counts": counts, "status": statuses}
+
+
+def count_one(request: Request, sample: Sample) -> dict:
+    """One request sent once to warm up, then once counted: ``count``'s shape, labelled by method."""
+    client = Client()
+    _send(client, request, sample)
+    sql, trips, response = _count(client, request, sample)
+    return {"counts": {request.method: (sql, trips)}, "status": {request.method: response.status_code}}

@@ -12,7 +12,8 @@ row can be registered before the feature lands. For example, the search issue ad
 
 Kinds: ``floor`` (F_http: measured like a read, no gate), ``read`` (B1/B2 formula), ``write``
 (B5: toggles, POST then DELETE, plus 8 writers on one note), ``media`` (B8), ``fanout`` (B4) and
-``search_words`` (B7's p95 of rare and common words and its plans) and ``decay`` (B9: the ranking's
+``search_words`` (B7's p95 of rare and common words and its plans), ``checkout`` (B6: 8 buyers on
+1 SKU and on 1,000, and the oversell check; ``bench.checkout``) and ``decay`` (B9: the ranking's
 decay pass, in process).
 """
 
@@ -46,6 +47,8 @@ class Request:
     path: str
     viewer: int | None = None  # index into Sample.tokens; None: anonymous
     body: str | None = None
+    #: Sent with a fresh ``Idempotency-Key`` header each time (checkout).
+    idempotent: bool = False
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,13 @@ ENDPOINTS: list[Endpoint] = [
         kind="write",
         requests=_toggles(COMMENTS, COMMENT_BODY, COMMENT_UNDO),
         hot=_hot(COMMENTS, COMMENT_BODY, COMMENT_UNDO),
+    ),
+    Endpoint(
+        "checkout",
+        "B6",
+        "POST /api/v1/shop/orders (8 buyers: 1 SKU, 1,000 SKUs; oversell)",
+        kind="checkout",
+        requires="/api/v1/shop/orders",
     ),
     Endpoint("media", "B8", "POST /api/v1/media (12 MP JPEG) + task", kind="media"),
     Endpoint(

@@ -8,7 +8,8 @@
    ``DEBUG=False`` and the same environment.
 4. Query counts per endpoint (B3), the floors, then every endpoint under wrk: 3 warm runs at 1
    connection (p50, p99) and 3 at 32 connections (req/s), medians; writes also with 8 writers on
-   one note; B8 uploads through the worker.
+   one note; checkout with 8 buyers on 1 and 1,000 SKUs and the oversell check (B6); B8 uploads
+   through the worker.
 5. One table on stdout, the same as JSON in ``var/bench/<timestamp>.json`` and ``latest.json``.
 
 Exit status: 0 when the run completed (gate failures included, unless ``--strict``), 2 when an
@@ -313,6 +314,66 @@ class Runner:
         row.checks = gates.search_word_checks(p95, sequential_scans=len(scans), short_queries=len(short))
         return row
 
+    def measure_checkout(self, endpoint) -> gates.Row:
+        """B6: 8 buyers on 1 hot SKU and on 1,000 SKUs (orders/s), and the oversell check."""
+        from bench import checkout, load, probe
+
+        def series(name, rotations):
+            warm = max(1, self.args.duration / 4)
+            self._wrk(rotations, connections=0, seconds=warm, per_thread=True)
+            return self._series(name, rotations, connections=0, per_thread=True)
+
+        def attempts(rotations, limits):
+            # The time limit only: the run ends when every buyer has made their attempts.
+            return load.run(
+                self.wrk,
+                self.base_url,
+                rotations,
+                self.sample.tokens,
+                connections=0,
+                seconds=600,
+                per_thread=True,
+                limits=limits,
+            )
+
+        result = checkout.measure(
+            self.sample,
+            series=series,
+            attempts=attempts,
+            probe=lambda request: probe.count_one(request, self.sample),
+            seed=self.args.seed,
+        )
+        if result["queries"]:
+            self.queries[endpoint.name] = result["queries"]
+        over = result["oversell"]
+        hotrow1, hotrow1000 = self.floors["F_hotrow(1)"]["rps"], self.floors["F_hotrow(1000)"]["rps"]
+        row = gates.Row(
+            endpoint.name,
+            endpoint.target,
+            rps=result["hot_orders_per_s"],
+            p50_ms=result["hot_p50_ms"],
+            p99_ms=result["hot_p99_ms"],
+            floor=f"F_hotrow(1) {gates._num(hotrow1)}/s, (1000) {gates._num(hotrow1000)}/s",
+            note=(
+                f"req/s: orders/s of 8 buyers on 1 SKU; on {result['skus']} SKUs "
+                f"{gates._num(result['spread_orders_per_s'])}/s; oversell: {over['sold']} sold of "
+                f"{over['stock']} in {over['attempts']} attempts, stock left {over['stock_left']}, "
+                f"answers {dict(sorted(over['statuses'].items()))}"
+            ),
+            extra={"checkout": result},
+        )
+        row.checks = gates.checkout_checks(
+            hot_rps=result["hot_orders_per_s"],
+            spread_rps=result["spread_orders_per_s"],
+            hotrow1_rps=hotrow1,
+            hotrow1000_rps=hotrow1000,
+            skus=result["skus"],
+            oversold=max(0, over["sold"] - over["stock"]),
+            unaccounted=checkout.unaccounted(over),
+            attempts=over["attempts"],
+        )
+        return row
+
     def measure_decay(self, endpoint) -> gates.Row:
         from bench import decay
         from bench.world import world_marker
@@ -350,8 +411,10 @@ class Runner:
 
     def restore_world(self) -> None:
         """Undo what the write benchmarks may have left (a run can stop between POST and DELETE),
-        and remove the comments they wrote (deleted ones too: their rows would pile up run after run)."""
+        and remove the comments they wrote (deleted ones too: their rows would pile up run after run)
+        and the checkout benchmark's orders, stock and addresses (``bench.checkout.restore``)."""
         from accounts.models import User
+        from bench import checkout
         from notes.models import Comment, Note, NoteCollect, NoteLike
         from notes.services import comments, interactions
 
@@ -369,6 +432,7 @@ class Runner:
         for comment in written.filter(deleted_at__isnull=True):
             comments.comment_remove(comment=comment)  # puts the note's count back
         written.delete()
+        checkout.restore()
 
     def run(self) -> int:
         import django
@@ -440,6 +504,8 @@ class Runner:
                         row = self.measure_search_words(endpoint)
                     elif endpoint.kind == "decay":
                         row = self.measure_decay(endpoint)
+                    elif endpoint.kind == "checkout":
+                        row = self.measure_checkout(endpoint)
                     else:
                         raise RuntimeError(f"unknown kind {endpoint.kind}")
                 except Exception as exc:

@@ -1,9 +1,10 @@
 """The benchmark world of BENCH.md, built in bulk and deterministically (``manage.py seed_bench``).
 
 At **M**: 10k users, 500k follows (power law, 20 KOLs with 2k-10k followers), 200k notes, 2M likes,
-1M collects into boards, 300k comments and replies, topics, 5k products with 20k SKUs. S is a tenth
-of M, L five times M, XS a few dozen rows of each for the tests. Orders are not built: the shop has
-no orders yet (add them here when it has).
+1M collects into boards, 300k comments and replies, topics, 5k products with 20k SKUs, 100k orders
+(with their checkout groups, lines, payments, status history and the buyers' addresses; mostly
+completed or delivered, some paid, shipped, awaiting payment, cancelled, expired or refunded). S is
+a tenth of M, L five times M, XS a few dozen rows of each for the tests.
 
 How it is built, and what it promises:
 
@@ -15,7 +16,8 @@ How it is built, and what it promises:
   (``executemany`` elsewhere), table by table, in one transaction each.
 * **Exact counters**: rows go in with zero counters; :func:`step_counters` then sets every
   denormalised counter with one set-based ``UPDATE`` per counter from the rows themselves
-  (``COUNT(*)``/``SUM`` subqueries), the same quantities the services keep with ``F()``.
+  (``COUNT(*)``/``SUM`` subqueries), the same quantities the services keep with ``F()`` (a product's
+  ``sales_count`` included: the quantities of its order lines in paid-for orders).
 * **Real media**: a small pool of generated photos goes through the real upload and processing
   services once; notes and products reference those ``Media`` rows. Avatars likewise.
 * **What the app derives, the app's code derives**: topics come from ``notes.text.parse_topics``
@@ -49,6 +51,7 @@ from bench.world.content import (
 )
 from bench.world.context import (
     BENCH_PASSWORD,
+    CHECKOUT_SAVED_TABLE,
     DEFAULT_SEED,
     MARKER_TABLE,
     SCALES,
@@ -57,6 +60,7 @@ from bench.world.context import (
     WorldContext,
 )
 from bench.world.loading import Loader
+from bench.world.orders import step_orders
 from bench.world.people import step_follows, step_media, step_users
 from notes.models import (
     Board,
@@ -70,7 +74,18 @@ from notes.models import (
     NoteTopic,
     Topic,
 )
-from shop.models import SKU, Product, ProductImage, Store
+from shop.models import (
+    SKU,
+    Address,
+    CheckoutGroup,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    Product,
+    ProductImage,
+    Store,
+)
 
 __all__ = [
     "BENCH_PASSWORD",
@@ -101,6 +116,7 @@ STEPS: list[tuple[str, Step]] = [
     ("likes", step_likes),
     ("collects", step_collects),
     ("comments", step_comments),
+    ("orders", step_orders),
     ("counters", step_counters),
 ]
 
@@ -194,6 +210,12 @@ def _write_marker(ctx: WorldContext, seconds: float, *, building: bool = False) 
 
 #: Tables a world fills, children first (what ``wipe`` empties).
 WORLD_MODELS: list[type[models.Model]] = [
+    OrderEvent,
+    Payment,
+    OrderLine,
+    Order,
+    CheckoutGroup,
+    Address,
     Comment,
     NoteCollect,
     Board,
@@ -231,9 +253,12 @@ def wipe() -> None:
                     cursor.execute(
                         f"DELETE FROM sqlite_sequence WHERE name IN ({', '.join(['%s'] * len(names))})", names
                     )
-    if MARKER_TABLE in connection.introspection.table_names():
-        with connection.cursor() as cursor:
+    tables = connection.introspection.table_names()
+    with connection.cursor() as cursor:
+        if MARKER_TABLE in tables:
             cursor.execute(f"DELETE FROM {MARKER_TABLE}")
+        if CHECKOUT_SAVED_TABLE in tables:  # what a dead checkout benchmark saved is of the old world
+            cursor.execute(f"DROP TABLE {CHECKOUT_SAVED_TABLE}")
 
 
 class WorldExists(Exception):

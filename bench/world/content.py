@@ -33,7 +33,8 @@ from notes.models import (
 from notes.services.interactions import DEFAULT_BOARD_NAME
 from notes.text import parse_topics
 from shop.choices import ProductStatus
-from shop.models import SKU, Product, ProductImage, Store
+from shop.models import SKU, Order, OrderEvent, OrderLine, Product, ProductImage, Store
+from shop.services.lifecycle import PAID_STATUSES
 
 
 def step_shop(ctx: WorldContext, loader: Loader) -> None:
@@ -55,6 +56,7 @@ def step_shop(ctx: WorldContext, loader: Loader) -> None:
         ["id", "brand_id", "name"],
         ((store_first + i, b[0], b[2]) for i, b in enumerate(brands)),
     )
+    ctx.store_owners = {store_first + i: b[1] for i, b in enumerate(brands)}
     product_first, image_first, sku_first = first_id(Product), first_id(ProductImage), first_id(SKU)
     products, images, skus = [], [], []
     sku_names = ("01 标准装", "02 大容量", "03 旅行装", "04 礼盒装", "05 限定色", "06 补充装")
@@ -73,11 +75,13 @@ def step_shop(ctx: WorldContext, loader: Loader) -> None:
             )
         )
         images.append((image_first + i, pk, ctx.media_ids[i % len(ctx.media_ids)], 0))
+        own = []
         for s in range(scale.skus_per_product):
             price = Decimal(rng.randint(990, 99_900)) / 100
-            skus.append(
-                (sku_first + len(skus), pk, sku_names[s % len(sku_names)], price, rng.randint(50, 5_000))
-            )
+            sku_id, name = sku_first + len(skus), sku_names[s % len(sku_names)]
+            skus.append((sku_id, pk, name, price, rng.randint(50, 5_000)))
+            own.append((sku_id, name, price))
+        ctx.catalogue.append((pk, products[-1][1], products[-1][2], own))
         if status == ProductStatus.ON_SALE:
             ctx.product_ids.append(pk)
     loader.load(Product, ["id", "store_id", "title", "description", "category", "status"], products)
@@ -180,6 +184,10 @@ def step_notes(ctx: WorldContext, loader: Loader) -> None:
         if ctx.product_ids and rng.random() < 0.05:
             for position, product in enumerate(rng.sample(ctx.product_ids, k=rng.randint(1, 2))):
                 note_products.append((product_first + len(note_products), pk, product, position))
+                if (status, visibility) == (NoteStatus.PUBLISHED, Visibility.PUBLIC) and (
+                    author not in ctx.private_ids
+                ):
+                    ctx.product_notes.setdefault(product, []).append(pk)
         if (
             status == NoteStatus.PUBLISHED
             and visibility == Visibility.PUBLIC
@@ -338,7 +346,9 @@ def recount() -> None:
     The same definitions the services keep with ``F()``: ``note_count`` and topic counts count live
     notes; comment counts count live comments; ``like_collect_count`` counts the likes and collects
     on all of a person's notes; a board counts its collects of notes not deleted; a product the notes
-    tagging it.
+    tagging it, and as sold the quantities of its order lines in orders paid for and not given back
+    (``shop.services.lifecycle``: paying adds them, cancelling or refunding a paid order takes them
+    off, so what counts is an order now in ``PAID_STATUSES``).
     """
     live = {"status": NoteStatus.PUBLISHED, "deleted_at__isnull": True}
     User.objects.update(
@@ -370,7 +380,17 @@ def recount() -> None:
         )
     )
     Board.objects.update(note_count=_count_of(NoteCollect, "board", note__deleted_at__isnull=True))
-    Product.objects.update(note_count=_count_of(NoteProduct, "product"))
+    sold = (
+        OrderLine.objects.filter(product=OuterRef("pk"), order__status__in=PAID_STATUSES)
+        .order_by()
+        .values("product")
+        .annotate(n=Sum("quantity"))
+        .values("n")
+    )
+    Product.objects.update(
+        note_count=_count_of(NoteProduct, "product"),
+        sales_count=Coalesce(Subquery(sold), Value(0), output_field=IntegerField()),
+    )
 
 
 def step_counters(ctx: WorldContext, loader: Loader) -> None:
@@ -389,6 +409,7 @@ def step_analyze(ctx: WorldContext, loader: Loader) -> None:
     tables = [
         m._meta.db_table
         for m in (User, Follow, Note, NoteLike, NoteCollect, Comment, Board, NoteMedia, NoteTopic)
+        + (Order, OrderLine, OrderEvent)
     ]
     with connection.cursor() as cursor:
         for table in tables:

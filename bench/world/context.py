@@ -6,12 +6,15 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
 #: Bump when the generator changes what it builds: a world built by another version is rebuilt.
-WORLD_VERSION = 1
+WORLD_VERSION = 2
 MARKER_TABLE = "bench_world"
+#: Where the checkout benchmark saves the stock it changes (``bench.checkout``); ``wipe`` drops it.
+CHECKOUT_SAVED_TABLE = "bench_checkout_saved"
 #: Every bench user's password (hashed once: the hasher would dominate the build otherwise).
 BENCH_PASSWORD = "zhongcao-bench"
 EMAIL_DOMAIN = "bench.zhongcao.local"
@@ -36,7 +39,9 @@ class Scale:
     products: int
     skus_per_product: int
     media_pool: int
+    orders: int
     days: int = 30  # notes are spread over this many days before the build
+    order_days: int = 120  # orders, over this many days (more of them recent)
 
 
 def _scaled(name: str, factor: float, *, media_pool: int = 20) -> Scale:
@@ -58,6 +63,7 @@ def _scaled(name: str, factor: float, *, media_pool: int = 20) -> Scale:
         products=n(5_000),
         skus_per_product=4,
         media_pool=media_pool,
+        orders=n(100_000),
     )
 
 
@@ -77,6 +83,7 @@ SCALES: dict[str, Scale] = {
         products=10,
         skus_per_product=4,
         media_pool=4,
+        orders=40,
     ),
     "S": _scaled("S", 0.1),
     "M": _scaled("M", 1),
@@ -100,10 +107,16 @@ class WorldContext:
     user_ids: list[int] = field(default_factory=list)
     kol_ids: list[int] = field(default_factory=list)
     private_ids: set[int] = field(default_factory=set)
+    joined: dict[int, datetime] = field(default_factory=dict)  # user -> date_joined
     follower_counts: dict[int, int] = field(default_factory=dict)
     media_ids: list[int] = field(default_factory=list)
     avatars: list[str] = field(default_factory=list)
     product_ids: list[int] = field(default_factory=list)
+    #: Every product (on sale or not), in id order: (id, store id, title, [(sku id, name, price)]).
+    catalogue: list[tuple[int, int, str, list[tuple[int, str, Decimal]]]] = field(default_factory=list)
+    store_owners: dict[int, int] = field(default_factory=dict)  # store -> its brand's owner
+    #: Open notes tagging each product (what an order line may credit as its source note).
+    product_notes: dict[int, list[int]] = field(default_factory=dict)
     topic_ids: dict[str, int] = field(default_factory=dict)
     #: Notes others may engage with: (id, author_id, published_at), in id order.
     open_notes: list[tuple[int, int, datetime]] = field(default_factory=list)

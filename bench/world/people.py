@@ -70,13 +70,14 @@ def step_users(ctx: WorldContext, loader: Loader) -> None:
             kol = index < scale.kols
             username = f"kol_{index + 1:02d}" if kol else f"u{index + 1:06d}"
             primary = rng.choice(CATEGORIES)
+            ctx.joined[pk] = ctx.now - timedelta(days=rng.randint(1, 700))
             yield (
                 pk,
                 password,
                 username,
                 f"{username}@{EMAIL_DOMAIN}",
                 True,  # is_active
-                ctx.now - timedelta(days=rng.randint(1, 700)),
+                ctx.joined[pk],
                 _nickname(index),
                 rng.choice(BIOS),
                 rng.choice((Gender.FEMALE, Gender.FEMALE, Gender.MALE, Gender.UNSPECIFIED)),

@@ -180,3 +180,87 @@ def test_wrk_deletes_what_each_post_created():
     assert len(posts) >= 5
     for n, i in enumerate(posts[:-1]):
         assert seen[i + 1] == ("DELETE", f"/comments/{1001 + n}")
+
+
+def test_checkout_gate_of_bench_md():
+    # B6: 8 buyers on 1 SKU >= 50% of F_hotrow(1) (stretch 70%), on 1,000 SKUs >= 30% of
+    # F_hotrow(1000) (stretch 50%), 0 oversold; F_hotrow(1) 4,000/s and F_hotrow(1000) 10,000/s here.
+    checks = gates.checkout_checks(
+        hot_rps=2_100,
+        spread_rps=3_000,
+        hotrow1_rps=4_000,
+        hotrow1000_rps=10_000,
+        skus=1000,
+        oversold=0,
+        unaccounted=0,
+        attempts=10_000,
+    )
+    assert [(c.name, c.limit, c.passed, c.stretch_passed) for c in checks] == [
+        ("1 SKU orders/s", 2_000, True, False),
+        ("1000 SKUs orders/s", 3_000, True, False),
+        ("oversold", 0, True, None),
+        ("unaccounted", 0, True, None),
+    ]
+    assert checks[0].ratio == pytest.approx(2_000 / 2_100)
+    oversold = gates.checkout_checks(
+        hot_rps=3_000,
+        spread_rps=6_000,
+        hotrow1_rps=4_000,
+        hotrow1000_rps=10_000,
+        skus=1000,
+        oversold=1,
+        unaccounted=0,
+        attempts=10_000,
+    )
+    assert [c.passed for c in oversold] == [True, True, False, True]
+    assert [c.stretch_passed for c in oversold[:2]] == [True, True]
+    row = gates.Row("checkout", "B6", checks=oversold)
+    assert row.status == "FAIL" and row.ratio == float("inf") and row.binding.name == "oversold"
+
+
+class _Shop(BaseHTTPRequestHandler):
+    """A POST is a 201 while ``stock`` lasts, then a 409; records each request's Idempotency-Key."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock:
+            self.server.keys.append(self.headers.get("Idempotency-Key"))
+            sold = self.server.stock > 0
+            self.server.stock -= sold
+        status = 201 if sold else 409
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_wrk_sends_a_fresh_idempotency_key_each_time_and_stops_each_thread_at_its_limit():
+    """B6's oversell run: each buyer makes exactly its number of attempts, every request under a
+    key of its own, and the answers are counted by status (a real wrk run against a fake shop)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Shop)
+    server.keys, server.stock, server.lock = [], 25, threading.Lock()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rotations = [[Request("POST", "/orders", buyer, '{"items": []}', idempotent=True)] for buyer in range(3)]
+    try:
+        base_url = f"http://127.0.0.1:{server.server_port}"
+        result = load.run(
+            load.ensure_wrk(),
+            base_url,
+            rotations,
+            ["t0", "t1", "t2"],
+            connections=0,
+            seconds=30,
+            per_thread=True,
+            limits=[10, 20, 30],
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.requests == 60 and result.statuses == {201: 25, 409: 35}
+    keys = server.keys
+    assert len(keys) == 60 and len(set(keys)) == 60
+    assert all(key.startswith(load.KEY_PREFIX) for key in keys)
+    assert len({key.rsplit("-", 2)[0] for key in keys}) == 1  # the run's own prefix, then thread-count

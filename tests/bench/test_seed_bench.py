@@ -1,8 +1,12 @@
 """seed_bench builds the benchmark world: deterministic, exact counters, reused when already there."""
 
+import itertools
+from datetime import datetime, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q, Sum
 
@@ -10,7 +14,19 @@ from accounts.models import Follow, User
 from bench import world
 from notes.choices import MediaStatus, NoteStatus
 from notes.models import Board, Comment, Media, Note, NoteCollect, NoteLike, NoteMedia, NoteTopic, Topic
-from shop.models import SKU, Product
+from shop.choices import OrderStatus
+from shop.models import (
+    SKU,
+    Address,
+    CheckoutGroup,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    Product,
+    Store,
+)
+from shop.services.checkout import ADDRESS_FIELDS
 from tests.factories import UserFactory
 from tests.helpers import assert_counters_match_rows
 
@@ -41,6 +57,18 @@ def fingerprint() -> dict:
         "collects": list(NoteCollect.objects.order_by("pk").values_list("user", "note", "board__name")),
         "comments": list(Comment.objects.order_by("pk").values_list("note", "author", "parent", "body")),
         "skus": list(SKU.objects.order_by("pk").values_list("product__title", "name", "price", "stock")),
+        "orders": list(
+            Order.objects.order_by("pk").values_list("pk", "group", "buyer", "store", "status", "total")
+        ),
+        "order_lines": list(
+            OrderLine.objects.order_by("pk").values_list(
+                "order", "sku", "quantity", "line_total", "source_note"
+            )
+        ),
+        "order_events": list(
+            OrderEvent.objects.order_by("pk").values_list("order", "from_status", "to_status")
+        ),
+        "addresses": list(Address.objects.order_by("pk").values_list("user", "city", "line")),
     }
 
 
@@ -55,6 +83,7 @@ def test_xs_world_has_the_planned_rows_and_real_media():
     assert Comment.objects.count() == XS.comments
     assert Product.objects.count() == XS.products
     assert SKU.objects.count() == XS.products * XS.skus_per_product
+    assert Order.objects.count() == XS.orders
     # A small pool of processed photos, shared by every note.
     assert Media.objects.count() == XS.media_pool
     assert set(Media.objects.values_list("status", flat=True)) == {MediaStatus.READY}
@@ -113,6 +142,19 @@ def test_counters_equal_the_rows():
     )
     tagged = Product.objects.annotate(n=Count("tagged_in"))
     assert all(p.note_count == p.n for p in tagged) and any(p.n for p in tagged)
+    # Sold: the quantities of the lines of orders paid for and not given back (cancelled, expired and
+    # refunded orders are not sales), spelled out here rather than taken from the services.
+    paid = ["paid", "shipped", "delivered", "completed"]
+    sold = dict(
+        OrderLine.objects.filter(order__status__in=paid)
+        .values_list("product")
+        .annotate(n=Sum("quantity"))
+        .order_by()
+    )
+    for pk, sales_count in Product.objects.values_list("pk", "sales_count"):
+        assert sales_count == sold.get(pk, 0), pk
+    assert any(sold.values())
+    assert OrderLine.objects.exclude(order__status__in=paid).exists()  # some lines that must not count
 
 
 def test_engagement_only_on_notes_others_may_see():
@@ -170,3 +212,81 @@ def test_the_decay_benchmark_moves_every_note_of_the_window_and_leaves_the_world
     assert result["as_found"]["moved"] < result["window"]
     after = list(NoteScore.objects.order_by("note_id").values_list("note_id", "rank", "likes", "scored_at"))
     assert after == before
+
+
+def test_orders_add_up_and_their_history_matches_their_status():
+    """Every status of an order's life, each with the timestamps, events and payment that status
+    implies; totals exact; the address copied; lines of the order's own store at the SKU's price."""
+    seed()
+    now = datetime.fromisoformat(world.world_marker()["built_at"])
+    orders = list(
+        Order.objects.select_related("group").prefetch_related("lines__sku__product", "events", "payments")
+    )
+    assert {o.status for o in orders} == set(OrderStatus.values)
+    fee, free_from = Decimal(settings.SHOP_SHIPPING_FEE), Decimal(settings.SHOP_FREE_SHIPPING_FROM)
+    addresses = {a.user_id: a for a in Address.objects.filter(is_default=True)}
+    owners = dict(Store.objects.values_list("pk", "brand__owner"))
+    for order in orders:
+        lines = list(order.lines.all())
+        assert 1 <= len(lines) <= 3 and len({line.sku_id for line in lines}) == len(lines)
+        for line in lines:
+            assert line.sku.product.store_id == order.store_id and line.product_id == line.sku.product_id
+            assert (line.title, line.sku_name, line.unit_price) == (
+                line.sku.product.title,
+                line.sku.name,
+                line.sku.price,
+            )
+            assert line.line_total == line.unit_price * line.quantity
+        assert order.lines_total == sum(line.line_total for line in lines)
+        assert order.shipping_total == (Decimal("0.00") if order.lines_total >= free_from else fee)
+        assert order.total == order.lines_total + order.shipping_total - order.discount_total
+        address = addresses[order.buyer_id]
+        assert order.shipping_address == {f: getattr(address, f) for f in ADDRESS_FIELDS}
+        assert address.created_at <= order.created_at
+        assert owners[order.store_id] != order.buyer_id
+        assert order.expires_at == order.created_at + timedelta(minutes=settings.SHOP_PAYMENT_MINUTES)
+
+        stamps = {
+            name: getattr(order, name) for name in ("paid_at", "shipped_at", "delivered_at", "closed_at")
+        }
+        reached = [name for name, at in stamps.items() if at is not None]
+        expected = {
+            "pending_payment": [],
+            "paid": ["paid_at"],
+            "shipped": ["paid_at", "shipped_at"],
+            "delivered": ["paid_at", "shipped_at", "delivered_at"],
+            "completed": ["paid_at", "shipped_at", "delivered_at", "closed_at"],
+            "cancelled": ["closed_at"],
+            "expired": ["closed_at"],
+        }
+        if order.status == "refunded":
+            assert reached[0] == "paid_at" and reached[-1] == "closed_at"
+        else:
+            assert reached == expected[order.status], order
+        times = [order.created_at, *(stamps[name] for name in reached)]
+        assert times == sorted(times) and times[-1] <= now
+        if order.status == "pending_payment":
+            assert order.expires_at > now
+        if order.status == "expired":
+            assert order.closed_at >= order.expires_at
+        if order.status in ("shipped", "completed"):
+            assert order.carrier and order.tracking_number
+
+        events = list(order.events.all())
+        assert [(e.from_status, e.to_status) for e in events][0] == ("", "pending_payment")
+        assert events[-1].to_status == order.status
+        assert all(a.to_status == b.from_status for a, b in itertools.pairwise(events))
+        assert [e.created_at for e in events] == [order.created_at, *(stamps[name] for name in reached)]
+        payments = list(order.payments.all())
+        if order.paid_at is None:
+            assert payments == []
+        else:
+            (payment,) = payments
+            assert payment.amount == order.total
+            assert payment.status == ("refunded" if order.status == "refunded" else "succeeded")
+    groups = CheckoutGroup.objects.annotate(n=Count("orders"), sum=Sum("orders__total"))
+    assert all(g.total == g.sum and 1 <= g.n <= 2 for g in groups)
+    assert OrderEvent.objects.count() > Order.objects.count()
+    assert Payment.objects.count() == Order.objects.filter(paid_at__isnull=False).count()
+    credited = OrderLine.objects.filter(source_note__isnull=False)
+    assert not credited.filter(source_note__author=F("order__buyer")).exists()
