@@ -146,8 +146,7 @@ class OrdersView(generics.ListAPIView):
                 buyer_note=v["note"],
                 expected_total=v["expected_total"],
             )
-            orders = selectors.orders_for_list(user=request.user).filter(group=group).order_by("id")
-            return 201, s.CheckoutOut({"id": group.pk, "total": group.total, "orders": orders}).data
+            return 201, s.checkout_out(group)
 
         status, body = idempotent(
             user=request.user,

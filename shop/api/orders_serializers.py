@@ -8,8 +8,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import StrictSerializer
+from config.api.renderers import datetime_out
 from shop.choices import AfterSaleStatus, OrderStatus, PaymentStatus
-from shop.models import Address
+from shop.models import Address, CheckoutGroup, Order
 from shop.payments.sandbox import TOKEN_OUTCOMES
 from shop.services.checkout import ADDRESS_FIELDS
 
@@ -169,6 +170,62 @@ class CheckoutOut(serializers.Serializer):
     total = serializers.DecimalField(**MONEY)
     currency = serializers.CharField(default="CNY")
     orders = OrderOut(many=True)
+
+
+def checkout_out(group: CheckoutGroup) -> dict:
+    """``CheckoutOut``'s dict of a group ``order_checkout`` just placed, from the orders as written
+    (``group.placed``): the answer of a checkout reads nothing back."""
+    return {
+        "id": group.pk,
+        "total": _money(group.total),
+        "currency": "CNY",
+        "orders": [_order_out(order) for order in group.placed],
+    }
+
+
+def _order_out(order: Order) -> dict:
+    """``OrderOut``'s dict of an order just placed (its lines in ``placed_lines``)."""
+    return {
+        "id": order.pk,
+        "group": order.group_id,
+        "status": order.status,
+        "buyer": order.buyer.username,
+        "store": order.store.name,
+        "store_id": order.store_id,
+        "currency": order.currency,
+        "lines_total": _money(order.lines_total),
+        "shipping_total": _money(order.shipping_total),
+        "discount_total": _money(order.discount_total),
+        "total": _money(order.total),
+        "shipping_address": {str(k): str(v) for k, v in order.shipping_address.items()},
+        "buyer_note": order.buyer_note,
+        "carrier": order.carrier,
+        "tracking_number": order.tracking_number,
+        "expires_at": datetime_out(order.expires_at),
+        "paid_at": datetime_out(order.paid_at),
+        "shipped_at": datetime_out(order.shipped_at),
+        "delivered_at": datetime_out(order.delivered_at),
+        "closed_at": datetime_out(order.closed_at),
+        "created_at": datetime_out(order.created_at),
+        "lines": [
+            {
+                "id": line.pk,
+                "sku": line.sku_id,
+                "product": line.product_id,
+                "title": line.title,
+                "sku_name": line.sku_name,
+                "unit_price": _money(line.unit_price),
+                "quantity": line.quantity,
+                "line_total": _money(line.line_total),
+                "source_note": line.source_note_id,
+            }
+            for line in order.placed_lines
+        ],
+    }
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"  # as DRF's DecimalField writes an amount in cents
 
 
 class PayIn(StrictSerializer):

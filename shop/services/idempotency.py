@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -31,22 +31,41 @@ def request_fingerprint(*, method: str, path: str, data) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_KEYS = IdempotencyKey._meta.db_table
+#: The key row, unless the user has it already; on PostgreSQL with the wait for a repeat's first
+#: request bounded: ``lock_timeout`` is set by the row source, before the insert meets the index.
+_CLAIM = {
+    "postgresql": f'INSERT INTO {_KEYS} (user_id, "key", fingerprint, created_at) SELECT %s, %s, %s, %s '
+    "FROM (SELECT set_config('lock_timeout', %s, true)) AS bounded_wait "
+    'ON CONFLICT (user_id, "key") DO NOTHING RETURNING id',
+    "sqlite": f'INSERT INTO {_KEYS} (user_id, "key", fingerprint, created_at) VALUES (%s, %s, %s, %s) '
+    'ON CONFLICT (user_id, "key") DO NOTHING RETURNING id',
+}
+
+
 def _claim(user: User, key: str, fingerprint: str) -> IdempotencyKey | None:
-    """Insert the key row; on a repeat, the first request's row (once it has committed)."""
+    """Insert the key row; on a repeat, the first request's row (once it has committed).
+
+    One statement (no savepoint): ``ON CONFLICT DO NOTHING`` waits for a first request still in
+    flight and then inserts nothing; a wait beyond ``SHOP_IDEMPOTENCY_WAIT_MS`` is a 409, which ends
+    the transaction."""
     postgres = connection.vendor == "postgresql"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [user.pk, key, fingerprint, now]
+    if postgres:
+        params.append(f"{settings.SHOP_IDEMPOTENCY_WAIT_MS}ms")
     try:
-        with transaction.atomic():
-            if postgres:
-                _set_lock_timeout(f"{settings.SHOP_IDEMPOTENCY_WAIT_MS}ms")
-            IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
-    except IntegrityError:
-        return IdempotencyKey.objects.get(user=user, key=key)
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM[connection.vendor], params)
+            claimed = cursor.fetchone() is not None
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
         raise Conflict(
             "A request with this Idempotency-Key is still in progress.", code="in_flight"
         ) from None
+    if not claimed:
+        return IdempotencyKey.objects.get(user=user, key=key)
     if postgres:
         _set_lock_timeout("0")  # the work itself may wait on stock rows as long as it needs
     return None

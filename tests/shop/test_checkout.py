@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from config.api.renderers import FastJSONRenderer
+from shop.api.orders_serializers import CheckoutOut
 from shop.choices import OrderStatus
 from shop.models import SKU, CartItem, CheckoutGroup, IdempotencyKey, Order, OrderEvent
+from shop.selectors_orders import orders_for_list
 from tests.factories import UserFactory
 from tests.factories.notes import NoteFactory
 from tests.factories.shop import ProductFactory, SKUFactory, StoreFactory
@@ -67,6 +73,31 @@ def test_a_cart_across_two_stores_makes_two_orders_in_one_group(buyer, user):
         OrderEvent.objects.filter(order__group_id=body["id"], to_status=OrderStatus.PENDING_PAYMENT).count()
         == 2
     )
+
+
+def test_the_answer_is_what_the_order_api_reads_back_in_a_fixed_number_of_queries(buyer, user):
+    """The answer is written from the orders as placed, not read back: it must be what
+    ``CheckoutOut`` makes of the stored orders. And a checkout's statements do not grow with its
+    lines or stores (the group, orders, lines and events are one insert each)."""
+    note = NoteFactory()
+    cart = [SKUFactory(price=Decimal("59.90")), SKUFactory(price=Decimal("120.00"))]
+    cart.append(SKUFactory(product=ProductFactory(store=cart[1].product.store), price=Decimal("0.10")))
+
+    counts = []
+    for items in (cart[:1], cart):
+        body = {"items": [{"sku": sku.pk, "quantity": 2, "source_note": note.pk} for sku in items]}
+        with CaptureQueriesContext(connection) as queries:
+            response = buyer.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY=new_key())
+        assert response.status_code == 201, response.content
+        counts.append(len(queries))
+
+    answer = response.json()
+    orders = orders_for_list(user=user).filter(group_id=answer["id"]).order_by("id")
+    stored = CheckoutOut({"id": answer["id"], "total": answer["total"], "orders": orders}).data
+    assert len(answer["orders"]) == 2 and answer["orders"][1]["lines"][1]["source_note"] == note.pk
+    assert answer == json.loads(FastJSONRenderer().render(stored))
+    # 1 store and 1 SKU, then 2 stores and 3 SKUs: only the stock updates (one per SKU) add up.
+    assert counts[1] - counts[0] == 2
 
 
 def test_explicit_items_leave_the_cart_alone_and_keep_the_source_note(buyer, user):
