@@ -13,7 +13,8 @@ from bench import world
 class Command(BaseCommand):
     help = (
         "Build the deterministic benchmark world (users, power-law follows, notes with real processed "
-        "media, likes, collects into boards, comments, topics, products and SKUs) in bulk, with exact "
+        "media, likes, collects into boards, comments, topics, products and SKUs, orders with their "
+        "lines, events and payments) in bulk, with exact "
         "counters. Reuses the world already there when it is the same scale, seed and schema. Meant "
         "for a dedicated database: it empties the tables it fills."
     )
