@@ -57,7 +57,10 @@ def _apply_skus(product: Product, changes: list[dict]) -> None:
     ids = [change["id"] for change in changes if "id" in change]
     if len(set(ids)) != len(ids):
         raise InvalidInput("A SKU is listed twice.", fields={"skus": ["Duplicate ids."]})
-    skus = SKU.objects.select_for_update().filter(product=product).in_bulk()
+    # FOR NO KEY UPDATE, in id order: a checkout in flight holds KEY SHARE on the SKUs and product
+    # its lines point at (and takes the stock in id order), which FOR UPDATE would wait for or
+    # deadlock with.
+    skus = SKU.objects.select_for_update(no_key=True).filter(product=product).order_by("pk").in_bulk()
     unknown = [pk for pk in ids if pk not in skus]
     if unknown:
         raise InvalidInput(
@@ -142,7 +145,7 @@ def product_update(
     unknown = set(data) - PRODUCT_FIELDS
     if unknown:
         raise InvalidInput("Unknown fields.", fields={name: ["Cannot be set."] for name in sorted(unknown)})
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = Product.objects.select_for_update(no_key=True).get(pk=product.pk)
     if data:
         for name, value in data.items():
             setattr(product, name, value)

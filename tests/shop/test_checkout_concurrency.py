@@ -8,7 +8,9 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from shop.models import SKU, IdempotencyKey, Order
+from shop.choices import ProductStatus
+from shop.models import SKU, IdempotencyKey, Order, Product
+from shop.services.catalogue import product_update
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
 from tests.factories.shop import SKUFactory
@@ -76,3 +78,42 @@ def test_a_key_still_in_flight_is_a_409(client_for, user, settings):
         holder.join(timeout=10)
     assert not Order.objects.exists()
     assert checkout(buyer, [(sku, 1)], key="busy").status_code == 201
+
+
+def test_a_brand_edits_its_product_while_a_checkout_of_it_is_in_flight(user):
+    """A checkout writes its order lines before it takes the stock, so until it commits it holds
+    the KEY SHARE locks of their foreign keys on the SKU and the product. An edit locks them FOR NO
+    KEY UPDATE, which does not wait for those (FOR UPDATE did, and could deadlock with the stock)."""
+    sku = SKUFactory(stock=10)
+    product = sku.product
+    Product.objects.filter(pk=product.pk).update(status=ProductStatus.DRAFT)  # sellable without images
+    held, release = threading.Event(), threading.Event()
+
+    def checkout_in_flight():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM shop_sku WHERE id = %s FOR KEY SHARE", [sku.pk])
+                cursor.execute("SELECT 1 FROM shop_product WHERE id = %s FOR KEY SHARE", [product.pk])
+                held.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=checkout_in_flight)
+    holder.start()
+    try:
+        assert held.wait(timeout=10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            product_update(
+                product=product,
+                editor=product.store.brand.owner,
+                data={"title": "新版标题"},
+                skus=[{"id": sku.pk, "stock": 20}],
+            )
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    assert Product.objects.get(pk=product.pk).title == "新版标题"
+    assert SKU.objects.get(pk=sku.pk).stock == 20
