@@ -15,6 +15,9 @@ from shop.payments.sandbox import TOKEN_OUTCOMES
 from shop.services.checkout import ADDRESS_FIELDS
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+#: A row id: what checkout's compiled reads pass to the database as given (an id past 64 bits is no
+#: column's, and SQLite's driver cannot send it).
+ID = {"min_value": 1, "max_value": 2**63 - 1}
 
 
 class CartItemIn(StrictSerializer):
@@ -70,9 +73,9 @@ class AddressIO(StrictSerializer, serializers.ModelSerializer):
 
 
 class CheckoutItemIn(StrictSerializer):
-    sku = serializers.IntegerField(min_value=1)
+    sku = serializers.IntegerField(**ID)
     quantity = serializers.IntegerField(min_value=1, max_value=999)
-    source_note = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    source_note = serializers.IntegerField(**ID, required=False, allow_null=True, default=None)
 
 
 class CheckoutIn(StrictSerializer):
@@ -80,7 +83,7 @@ class CheckoutIn(StrictSerializer):
 
     items = CheckoutItemIn(many=True, required=False, allow_null=True, default=None, max_length=50)
     address = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, default=None, help_text="Default address when omitted."
+        **ID, required=False, allow_null=True, default=None, help_text="Default address when omitted."
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     expected_total = serializers.DecimalField(

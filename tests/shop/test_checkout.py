@@ -130,6 +130,12 @@ def test_checkout_refusals_change_nothing(buyer):
     error = assert_error(checkout(buyer, [(sku, 1)], expected_total="109.00"), 409, "price_changed")
     assert error["fields"] == {"expected_total": ["The total is now 99.00."]}
     assert_error(checkout(buyer, [(sku, 1)], address=999999), 400, "invalid")
+    # Ids no column can hold (the compiled reads take them as they come) are unknown, not a 500.
+    assert_error(checkout(buyer, [(sku, 1)], address=10**20), 400, "invalid")
+    huge = buyer.post(
+        ORDERS, {"items": [{"sku": 10**20, "quantity": 1}]}, format="json", HTTP_IDEMPOTENCY_KEY=new_key()
+    )
+    assert_error(huge, 400, "invalid")
 
     assert stock(sku) == 2
     assert not Order.objects.exists()
