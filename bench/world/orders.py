@@ -30,7 +30,7 @@ from django.conf import settings
 
 from bench.world.context import WorldContext
 from bench.world.loading import Cumulative, Loader, first_id, reset_sequences
-from bench.world.people import CITIES, _nickname
+from bench.world.people import CITIES, nickname
 from shop.choices import OrderStatus as S
 from shop.choices import PaymentStatus
 from shop.models import Address, CheckoutGroup, Order, OrderEvent, OrderLine, Payment
@@ -228,7 +228,7 @@ def _address(rng: random.Random, buyer: int, ctx: WorldContext) -> dict:
     street, number = rng.choice(STREETS), rng.randint(1, 2000)
     room = rng.randint(1, 30) * 100 + rng.randint(1, 9)
     return {
-        "recipient": _nickname(buyer - ctx.user_ids[0])[:40],
+        "recipient": nickname(buyer - ctx.user_ids[0])[:40],
         "phone": f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
         "province": province,
         "city": f"{city}市",

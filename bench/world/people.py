@@ -49,7 +49,7 @@ BIOS = (
 CATEGORIES = list(Category.values)
 
 
-def _nickname(index: int) -> str:
+def nickname(index: int) -> str:
     if index % 2:
         return f"{NICK_ZH[index % len(NICK_ZH)]}{NICK_ZH_2[(index // 7) % len(NICK_ZH_2)]}{index % 100}"
     return f"{NICK_EN[index % len(NICK_EN)]} {NICK_EN_2[(index // 5) % len(NICK_EN_2)]}"
@@ -78,7 +78,7 @@ def step_users(ctx: WorldContext, loader: Loader) -> None:
                 f"{username}@{EMAIL_DOMAIN}",
                 True,  # is_active
                 ctx.joined[pk],
-                _nickname(index),
+                nickname(index),
                 rng.choice(BIOS),
                 rng.choice((Gender.FEMALE, Gender.FEMALE, Gender.MALE, Gender.UNSPECIFIED)),
                 rng.choice(CITIES),
