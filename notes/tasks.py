@@ -26,7 +26,7 @@ def _warm_process(**kwargs) -> None:
     first task (``config.warm``)."""
     from config.warm import warm_process
 
-    warm_process()
+    warm_process(serving=False)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MEDIA_MAX_RETRIES, soft_time_limit=120, time_limit=150)

@@ -85,12 +85,15 @@ def test_the_server_entry_points_put_what_they_loaded_out_of_the_collectors_reac
     the dictionary in its first search and full collections under load do not walk them again."""
     loaded = probe(
         f"import gc; before = gc.get_freeze_count(); import config.{entry} as w; "
-        "from notes.search.segmentation import _loaded; "
-        "print(before, gc.get_freeze_count(), len(_loaded), type(w.application).__name__)"
+        "from notes.search.segmentation import _loaded; import notes.api.views as views; "
+        "young = any(o is views.NoteDetailView for o in gc.get_objects()); "
+        "print(before, gc.get_freeze_count(), len(_loaded), type(w.application).__name__, young)"
     )
-    before, frozen, dictionaries, loaded_handler = loaded.stdout.split()
+    before, frozen, dictionaries, loaded_handler, young = loaded.stdout.split()
     assert (int(before), int(dictionaries), loaded_handler) == (0, 1, handler)
     assert int(frozen) > 50_000
+    # The URLconf (every view) was imported before the freeze, not on the first request.
+    assert young == "False"
 
 
 def test_a_celery_worker_process_warms_up_and_freezes_before_its_first_task():
@@ -99,8 +102,9 @@ def test_a_celery_worker_process_warms_up_and_freezes_before_its_first_task():
         "from celery.signals import worker_process_init; "
         "from notes.search.segmentation import _loaded; before = gc.get_freeze_count(); "
         "worker_process_init.send(sender=None); "
-        "print(before, gc.get_freeze_count(), len(_loaded))"
+        "import sys; print(before, gc.get_freeze_count(), len(_loaded), 'config.urls' in sys.modules)"
     )
-    before, frozen, dictionaries = started.stdout.split()
+    before, frozen, dictionaries, urls = started.stdout.split()
     assert (int(before), int(dictionaries)) == (0, 1)
     assert int(frozen) > 50_000
+    assert urls == "False"  # a worker serves no requests: it does not load the views
