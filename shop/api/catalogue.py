@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.pagination import CursorPagination, RankedPagination
+from config.api.params import query_params
 from config.api.renderers import datetime_out
 from notes import selectors as note_selectors
 from notes.api.media import MediaOut, media_out
@@ -141,9 +142,7 @@ class ProductListCreateView(generics.ListAPIView):
     serializer_class = ProductCardLeanOut
 
     def get_queryset(self):
-        params = ProductListIn(data=self.request.query_params.dict())  # a dict: absent booleans stay absent
-        params.is_valid(raise_exception=True)
-        filters = dict(params.validated_data)
+        filters = dict(query_params(ProductListIn, self.request))
         # GenericAPIView.paginator keeps the first paginator it is given: choose it by the sort.
         self._paginator = CursorPagination() if filters["sort"] == ProductSort.NEWEST else RankedPagination()
         return selectors.products_list(**filters)
