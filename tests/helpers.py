@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 
 from accounts.models import Follow, User
@@ -79,6 +81,32 @@ def run_together(jobs: list) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+@contextmanager
+def held_in_another_session(hold: Callable[[], None]) -> Iterator[None]:
+    """Run ``hold`` in a transaction of another thread's database session and keep that transaction
+    open (then roll it back) while the block runs: what it locked or inserted stays held meanwhile."""
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                hold()
+                held.set()
+                release.wait(timeout=10)
+                transaction.set_rollback(True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(timeout=10), "the other session did not take its hold"
+        yield
+    finally:
+        release.set()
+        thread.join(timeout=10)
 
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/12"

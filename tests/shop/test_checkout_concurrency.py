@@ -3,8 +3,6 @@ one order, a key in flight is a 409."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection, transaction
 
@@ -14,7 +12,7 @@ from shop.services.catalogue import product_update
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
 from tests.factories.shop import SKUFactory
-from tests.helpers import assert_error, run_together
+from tests.helpers import assert_error, held_in_another_session, run_together
 from tests.shop.orders_support import buyer_with_address, checkout
 
 pytestmark = [requires_postgres(), pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -55,27 +53,13 @@ def test_a_key_still_in_flight_is_a_409(client_for, user, settings):
     settings.SHOP_IDEMPOTENCY_WAIT_MS = 200
     sku = SKUFactory(stock=10)
     buyer = buyer_with_address(client_for, user)
-    claimed, release = threading.Event(), threading.Event()
 
     def first_request_still_running():
-        try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(user=user, key="busy", fingerprint="x")
-                claimed.set()
-                release.wait(timeout=10)
-                transaction.set_rollback(True)
-        finally:
-            connection.close()
+        IdempotencyKey.objects.create(user=user, key="busy", fingerprint="x")
 
-    holder = threading.Thread(target=first_request_still_running)
-    holder.start()
-    try:
-        assert claimed.wait(timeout=10)
+    with held_in_another_session(first_request_still_running):
         error = assert_error(checkout(buyer, [(sku, 1)], key="busy"), 409, "in_flight")
         assert "still in progress" in error["message"]
-    finally:
-        release.set()
-        holder.join(timeout=10)
     assert not Order.objects.exists()
     assert checkout(buyer, [(sku, 1)], key="busy").status_code == 201
 
@@ -87,33 +71,20 @@ def test_a_brand_edits_its_product_while_a_checkout_of_it_is_in_flight(user):
     sku = SKUFactory(stock=10)
     product = sku.product
     Product.objects.filter(pk=product.pk).update(status=ProductStatus.DRAFT)  # sellable without images
-    held, release = threading.Event(), threading.Event()
 
     def checkout_in_flight():
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT 1 FROM shop_sku WHERE id = %s FOR KEY SHARE", [sku.pk])
-                cursor.execute("SELECT 1 FROM shop_product WHERE id = %s FOR KEY SHARE", [product.pk])
-                held.set()
-                release.wait(timeout=10)
-        finally:
-            connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM shop_sku WHERE id = %s FOR KEY SHARE", [sku.pk])
+            cursor.execute("SELECT 1 FROM shop_product WHERE id = %s FOR KEY SHARE", [product.pk])
 
-    holder = threading.Thread(target=checkout_in_flight)
-    holder.start()
-    try:
-        assert held.wait(timeout=10)
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '2s'")
-            product_update(
-                product=product,
-                editor=product.store.brand.owner,
-                data={"title": "新版标题"},
-                skus=[{"id": sku.pk, "stock": 20}],
-            )
-    finally:
-        release.set()
-        holder.join(timeout=10)
+    with held_in_another_session(checkout_in_flight), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+        product_update(
+            product=product,
+            editor=product.store.brand.owner,
+            data={"title": "新版标题"},
+            skus=[{"id": sku.pk, "stock": 20}],
+        )
     assert Product.objects.get(pk=product.pk).title == "新版标题"
     assert SKU.objects.get(pk=sku.pk).stock == 20
