@@ -15,6 +15,7 @@ import gc
 import json
 
 import pytest
+from django.conf import settings as django_settings
 from django.test.client import ClientHandler, RequestFactory
 
 from tests.factories import UserFactory
@@ -101,9 +102,7 @@ def test_without_it_a_feed_page_is_left_to_the_collector(world, settings):
 
 
 def test_it_runs_last_and_the_answer_keeps_its_data(api):
-    from django.conf import settings
-
-    assert settings.MIDDLEWARE[0] == RELEASE  # first in the list: last to see the response
+    assert django_settings.MIDDLEWARE[0] == RELEASE  # first in the list: last to see the response
     response = api.get("/api/v1/feed/following")
     assert response.status_code == 200
     assert response.data["results"] == [] and response.json() == {"results": [], "next": None}
