@@ -141,6 +141,9 @@ def test_filters(anon_client):
     assert ids(anon_client.get(URL, {"max_price": "59.00"})) == [lip.pk]
     assert ids(anon_client.get(URL, {"in_stock": "true", "sort": "price_asc"})) == [lip.pk, dress.pk]
     assert ids(anon_client.get(URL, {"in_stock": "false"})) == [sold_out.pk]
+    # An empty filter, as a form with nothing chosen sends it, filters nothing.
+    empty = {"category": "", "brand": "", "min_price": "", "in_stock": "", "sort": "price_asc"}
+    assert ids(anon_client.get(URL, empty)) == [lip.pk, sold_out.pk, dress.pk]
 
 
 @pytest.mark.parametrize(
