@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
@@ -54,22 +54,38 @@ class PreparedQuery:
         self._compiled: dict[Hashable, tuple[str, tuple, dict[int, int], list[str], Any, list]] = {}
 
     def rows(self, *args, using: str = "default", **shape) -> list[dict]:
-        connection = connections[using]
-        key = (connection.vendor, tuple(_shape_of(arg) for arg in args), tuple(sorted(shape.items())))
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            if len(self._compiled) >= MAX_SHAPES:  # a forged cursor offset makes a shape per value
-                self._compiled.pop(next(iter(self._compiled), None), None)
-            compiled = self._compiled[key] = self._compile(args, shape, using)
-        sql, params, slots, names, compiler, converters = compiled
-        values = list(_flatten(args))
-        params = [values[slots[p]] if type(p) in _RUNTIME_TYPES and p in slots else p for p in params]
-        with connection.cursor() as cursor:
+        sql, params, compiled = self._bound(args, shape, using)
+        _, _, _, names, compiler, converters = compiled
+        with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:
             rows = compiler.apply_converters(rows, converters)
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def statement(self, *args, name: str, using: str = "default", **shape) -> tuple[str, dict]:
+        """The SQL :meth:`rows` runs and its parameters, named ``<name>0``, ``<name>1``, ...: to
+        be a part (a ``WITH`` query) of a larger statement written with named parameters, which
+        then runs the rule in the same round trip."""
+        sql, params, _ = self._bound(args, shape, using)
+        return _named(sql, name), {f"{name}{i}": value for i, value in enumerate(params)}
+
+    def _bound(self, args: tuple, shape: dict, using: str) -> tuple[str, list, tuple]:
+        """The compiled SQL for this shape, its parameters with this call's values, and what it
+        compiled to."""
+        key = (connections[using].vendor, tuple(_shape_of(arg) for arg in args), tuple(sorted(shape.items())))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            if len(self._compiled) >= MAX_SHAPES:  # a forged cursor offset makes a shape per value
+                self._compiled.pop(next(iter(self._compiled), None), None)
+            compiled = self._compiled[key] = self._compile(args, shape, using)
+        sql, params, slots = compiled[:3]
+        values = list(_flatten(args))
+        return (
+            sql,
+            [values[slots[p]] if type(p) in _RUNTIME_TYPES and p in slots else p for p in params],
+            compiled,
+        )
 
     def _compile(self, args: tuple, shape: dict, using: str):
         counter = itertools.count()
@@ -144,6 +160,15 @@ def _constants_inlined(sql: str, params: tuple, slots: dict, connection) -> tupl
         return sql_literal(value).as_string(connection.connection).replace("%", "%%")
 
     return _PERCENT.sub(replace, sql), tuple(kept)
+
+
+@lru_cache(maxsize=MAX_SHAPES)
+def _named(sql: str, name: str) -> str:
+    """``sql`` with its positional parameters (``%s``) named ``%(<name>0)s``, ``%(<name>1)s``, ..."""
+    counter = itertools.count()
+    return _PERCENT.sub(
+        lambda match: match.group() if match.group() == "%%" else f"%({name}{next(counter)})s", sql
+    )
 
 
 def _shape_of(arg) -> Hashable:

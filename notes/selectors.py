@@ -205,6 +205,18 @@ def note_get_for_toggle(*, note_id: int, viewer) -> Note:
     return Note.from_db(DEFAULT_DB_ALIAS, ["id", "author_id"], [note_id, rows[0]["author_id"]])
 
 
+def note_visible_statement(*, note_id: int, viewer) -> tuple[str, dict]:
+    """:func:`note_get_for_toggle`'s query for a write to run inside its own statement (a like or
+    collect is one statement on PostgreSQL): its SQL, which returns the note's ``author_id`` when
+    ``viewer`` may see it and no row otherwise, and its parameters, named ``visible0``, ..."""
+    return _VISIBLE_AUTHOR.statement(viewer_id_of(viewer), note_id, name="visible")
+
+
+def note_ref(note_id: int) -> Note:
+    """A ``Note`` that carries only its id, for a service that checks the note itself: no query."""
+    return Note.from_db(DEFAULT_DB_ALIAS, ["id"], [note_id])
+
+
 def note_get_for_author(*, note_id: int, author) -> Note:
     """The author's own note (any status but deleted); 404 for everyone else."""
     note = Note.objects.filter(pk=note_id, author=author, deleted_at__isnull=True).first()

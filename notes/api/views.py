@@ -115,12 +115,12 @@ class NoteLikeView(APIView):
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def post(self, request, note_id):
-        note = selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
+        note = selectors.note_ref(note_id)
         return Response(s.ToggleOut(interactions.note_like(note=note, user=request.user)).data)
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def delete(self, request, note_id):
-        note = selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
+        note = selectors.note_ref(note_id)
         return Response(s.ToggleOut(interactions.note_unlike(note=note, user=request.user)).data)
 
 
@@ -131,7 +131,7 @@ class NoteCollectView(APIView):
 
     @extend_schema(request=s.CollectIn, responses=s.ToggleOut)
     def post(self, request, note_id):
-        note = selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
+        note = selectors.note_ref(note_id)
         data = s.CollectIn(data=request.data)
         data.is_valid(raise_exception=True)
         board_id = data.validated_data["board"]
@@ -142,7 +142,7 @@ class NoteCollectView(APIView):
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def delete(self, request, note_id):
-        note = selectors.note_get_for_toggle(note_id=note_id, viewer=request.user)
+        note = selectors.note_ref(note_id)
         return Response(s.ToggleOut(interactions.note_uncollect(note=note, user=request.user)).data)
 
 

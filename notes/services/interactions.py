@@ -8,7 +8,8 @@ built by the ORM, whose compiling costs more than the round trip: ``INSERT ... O
 NOTHING`` tells by its row count whether the row was new without the savepoint that catching an
 ``IntegrityError`` needs, and ``UPDATE``/``DELETE ... RETURNING`` hand back the new counter and the
 deleted row's board without another query. Both forms run on PostgreSQL and SQLite 3.35+. On
-PostgreSQL a like or collect toggle is all these steps as one statement (:class:`_Toggle`).
+PostgreSQL a like or collect toggle is all these steps as one statement (:class:`_Toggle`), the
+check that the user may see the note included.
 
 Row locks are taken in the order like or collect row -> note -> note author -> board, as
 ``notes.services.boards.board_delete`` does, so concurrent toggles and board deletions cannot
@@ -19,7 +20,7 @@ notification are written, for the last statements of the transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -29,6 +30,7 @@ from accounts.models import User
 from accounts.services import notify, notify_sql
 from config.errors import Conflict, NotFound
 from notes.models import Board, Note, NoteCollect, NoteLike, NoteShare
+from notes.selectors import note_get_for_toggle, note_visible_statement
 
 DEFAULT_BOARD_NAME = "默认专辑"
 
@@ -73,7 +75,7 @@ def _insert_once(table: str, **ids: int) -> bool:
 
 def _note_value(row: tuple | None) -> int:
     if row is None:  # the note row is gone (notes are deleted softly; a user's deletion cascades)
-        raise Note.DoesNotExist("No such note.")
+        raise NotFound("No such note.")
     return row[0]
 
 
@@ -113,8 +115,9 @@ class _Toggle:
     """A like or collect toggle written as one PostgreSQL statement (:func:`_at_once`).
 
     ``row`` inserts or deletes the (user, note) row (named parameters ``actor``, ``note``, ``now``
-    and, for a chosen board, ``board``) and returns it (a collect's with its ``board_id``). Only
-    when it changed something do the note's ``field`` move by ``delta``, its author's
+    and, for a chosen board, ``board``) and returns it (a collect's with its ``board_id``), only if
+    the ``visible`` query (the visibility rule, ``notes.selectors.note_visible_statement``) has a
+    row. Only when it changed something do the note's ``field`` move by ``delta``, its author's
     ``like_collect_count`` with it and the board's ``note_count`` (``board``), and the author get a
     ``verb`` notice (``accounts.services``' rule: not for their own action, nor across a block)."""
 
@@ -124,50 +127,57 @@ class _Toggle:
     verb: str = ""
     board: bool = False
 
-    @cached_property
-    def sql(self) -> str:
-        """Each statement of a data-modifying ``WITH`` runs once, on one snapshot. The final
-        ``SELECT`` reads ``author``, which reads ``note``, whose condition reads ``changed``, so the
-        rows are locked in the module's order (row, note, author); statements nobody reads (the
-        notice, the board) run after it. It returns the note's new counter (NULL when nothing
-        changed) and its counter before the statement (NULL when the note row is gone)."""
-        field, delta = self.field, self.delta
-        assert field in COUNTERS
-        parts = [
-            f"changed AS ({self.row})",
-            f"note AS (UPDATE {_NOTES} SET {field} = {field} + {delta} "
-            f"WHERE id = %(note)s AND EXISTS (SELECT 1 FROM changed) RETURNING {field} AS count, author_id)",
-            f"author AS (UPDATE {_USERS} SET like_collect_count = like_collect_count + {delta} "
-            f"FROM note WHERE {_USERS}.id = note.author_id RETURNING note.count)",
-        ]
-        if self.verb:
-            parts.append(f"notice AS ({notify_sql(recipient='note.author_id', source='FROM note')})")
-        if self.board:
-            parts.append(
-                f"board AS (UPDATE {_BOARDS} SET note_count = note_count + {delta} "
-                f"FROM changed WHERE {_BOARDS}.id = changed.board_id)"
-            )
-        return (
-            f"WITH {', '.join(parts)} "
-            f"SELECT (SELECT count FROM author), (SELECT {field} FROM {_NOTES} WHERE id = %(note)s)"
+
+@lru_cache(maxsize=64)
+def _toggle_sql(toggle: _Toggle, visible: str) -> str:
+    """``toggle`` as one statement, ``visible`` its visibility query. Each statement of a
+    data-modifying ``WITH`` runs once, on one snapshot. The final ``SELECT`` reads ``author``, which
+    reads ``note``, whose condition reads ``changed``, so the rows are locked in the module's order
+    (row, note, author); statements nobody reads (the notice, the board) run after it. It returns
+    the note's new counter (NULL when nothing changed), its counter before the statement and
+    whether the user may see the note (the rule reads the same snapshot, so a note it sees has its
+    counter)."""
+    field, delta = toggle.field, toggle.delta
+    assert field in COUNTERS
+    parts = [
+        f"visible AS ({visible})",
+        f"changed AS ({toggle.row})",
+        f"note AS (UPDATE {_NOTES} SET {field} = {field} + {delta} "
+        f"WHERE id = %(note)s AND EXISTS (SELECT 1 FROM changed) RETURNING {field} AS count, author_id)",
+        f"author AS (UPDATE {_USERS} SET like_collect_count = like_collect_count + {delta} "
+        f"FROM note WHERE {_USERS}.id = note.author_id RETURNING note.count)",
+    ]
+    if toggle.verb:
+        parts.append(f"notice AS ({notify_sql(recipient='note.author_id', source='FROM note')})")
+    if toggle.board:
+        parts.append(
+            f"board AS (UPDATE {_BOARDS} SET note_count = note_count + {delta} "
+            f"FROM changed WHERE {_BOARDS}.id = changed.board_id)"
         )
+    return (
+        f"WITH {', '.join(parts)} "
+        f"SELECT (SELECT count FROM author), (SELECT {field} FROM {_NOTES} WHERE id = %(note)s), "
+        "EXISTS (SELECT FROM visible)"
+    )
 
 
 _LIKE = _Toggle(
-    f"INSERT INTO {_LIKES} (user_id, note_id, created_at) VALUES (%(actor)s, %(note)s, %(now)s) "
+    f"INSERT INTO {_LIKES} (user_id, note_id, created_at) SELECT %(actor)s, %(note)s, %(now)s FROM visible "
     "ON CONFLICT (user_id, note_id) DO NOTHING RETURNING note_id",
     "like_count",
     1,
     verb=NotificationVerb.LIKE,
 )
 _UNLIKE = _Toggle(
-    f"DELETE FROM {_LIKES} WHERE user_id = %(actor)s AND note_id = %(note)s RETURNING note_id",
+    f"DELETE FROM {_LIKES} WHERE user_id = %(actor)s AND note_id = %(note)s AND EXISTS (SELECT FROM visible) "
+    "RETURNING note_id",
     "like_count",
     -1,
 )
 _COLLECT_ROW = (
     f"INSERT INTO {_COLLECTS} (user_id, note_id, board_id, created_at) "
     f"SELECT %(actor)s, %(note)s, id, %(now)s FROM {_BOARDS} WHERE owner_id = %(actor)s AND {{board}} "
+    "AND EXISTS (SELECT FROM visible) "
     "ON CONFLICT (user_id, note_id) DO NOTHING RETURNING board_id"
 )
 _COLLECT_INTO = _Toggle(
@@ -178,7 +188,8 @@ _COLLECT_DEFAULT = _Toggle(
     _COLLECT_ROW.format(board="is_default"), "collect_count", 1, verb=NotificationVerb.COLLECT, board=True
 )
 _UNCOLLECT = _Toggle(
-    f"DELETE FROM {_COLLECTS} WHERE user_id = %(actor)s AND note_id = %(note)s RETURNING board_id",
+    f"DELETE FROM {_COLLECTS} WHERE user_id = %(actor)s AND note_id = %(note)s "
+    "AND EXISTS (SELECT FROM visible) RETURNING board_id",
     "collect_count",
     -1,
     board=True,
@@ -197,23 +208,25 @@ def _at_once_here() -> bool:
 
 def _at_once(toggle: _Toggle, note: Note, user: User, **params) -> ToggleResult:
     """Run ``toggle`` for ``user`` on ``note``; ``params`` are the row statement's others."""
+    visible, params_visible = note_visible_statement(note_id=note.pk, viewer=user)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params |= {"actor": user.pk, "note": note.pk, "now": now}
+    params |= params_visible | {"actor": user.pk, "note": note.pk, "now": now}
     if toggle.verb:
         params |= {"verb": toggle.verb, "target_type": "note", "target_id": note.pk}
     try:
-        _, (count, before) = _execute(toggle.sql, params)
-    except IntegrityError as error:  # the note (or the user) was deleted after it was looked up
-        raise Note.DoesNotExist("No such note.") from error
-    if before is None:
-        raise Note.DoesNotExist("No such note.")
+        _, (count, before, seen) = _execute(_toggle_sql(toggle, visible), params)
+    except IntegrityError as error:  # the note (or the user) was deleted after the statement's snapshot
+        raise NotFound("No such note.") from error
+    if not seen:
+        raise NotFound("No such note.")
     changed = count is not None
     return ToggleResult(active=toggle.delta > 0, changed=changed, count=count if changed else before)
 
 
 def note_like(*, note: Note, user: User) -> ToggleResult:
-    """Liking twice leaves one row and one increment. ``note`` needs only ``pk`` and ``author_id``
-    (``notes.selectors.note_get_for_toggle``)."""
+    """Liking twice leaves one row and one increment. ``note`` needs only ``pk``
+    (``notes.selectors.note_ref``): ``NotFound`` unless ``user`` may see it, which each toggle
+    checks itself (on PostgreSQL in its one statement)."""
     if _at_once_here():
         return _at_once(_LIKE, note, user)
     return _like_in_steps(note=note, user=user)
@@ -221,6 +234,7 @@ def note_like(*, note: Note, user: User) -> ToggleResult:
 
 @transaction.atomic
 def _like_in_steps(*, note: Note, user: User) -> ToggleResult:
+    note = note_get_for_toggle(note_id=note.pk, viewer=user)
     created = _insert_once(_LIKES, note_id=note.pk, user_id=user.pk)
     if created:
         _notify(note, user, NotificationVerb.LIKE)
@@ -238,6 +252,7 @@ def note_unlike(*, note: Note, user: User) -> ToggleResult:
 
 @transaction.atomic
 def _unlike_in_steps(*, note: Note, user: User) -> ToggleResult:
+    note = note_get_for_toggle(note_id=note.pk, viewer=user)
     deleted, _ = _execute(f"DELETE FROM {_LIKES} WHERE user_id = %s AND note_id = %s", [user.pk, note.pk])
     count = _bump_engagement(note, "like_count", -1) if deleted else _count(note, "like_count")
     return ToggleResult(active=False, changed=bool(deleted), count=count)
@@ -271,7 +286,7 @@ def _default_board_id(user: User) -> int:
 def note_collect(*, note: Note, user: User, board: Board | None = None) -> ToggleResult:
     """Collect into ``board`` (default board when omitted). Collecting again into another board
     moves the note there; counts on the note change only on the first collect. ``note`` needs only
-    ``pk`` and ``author_id``."""
+    ``pk``, as for :func:`note_like`."""
     if board is not None and board.owner_id != user.pk:
         raise NotFound("No such board.")
     if _at_once_here():
@@ -286,6 +301,7 @@ def note_collect(*, note: Note, user: User, board: Board | None = None) -> Toggl
 
 @transaction.atomic
 def _collect_in_steps(*, note: Note, user: User, board: Board | None) -> ToggleResult:
+    note = note_get_for_toggle(note_id=note.pk, viewer=user)
     board_id = board.pk if board is not None else _default_board_id(user)
     for _ in range(COLLECT_ATTEMPTS):
         if _insert_once(_COLLECTS, note_id=note.pk, user_id=user.pk, board_id=board_id):
@@ -317,6 +333,7 @@ def note_uncollect(*, note: Note, user: User) -> ToggleResult:
 
 @transaction.atomic
 def _uncollect_in_steps(*, note: Note, user: User) -> ToggleResult:
+    note = note_get_for_toggle(note_id=note.pk, viewer=user)
     _, row = _execute(
         f"DELETE FROM {_COLLECTS} WHERE user_id = %s AND note_id = %s RETURNING board_id", [user.pk, note.pk]
     )

@@ -222,10 +222,11 @@ def test_collect_into_a_chosen_board(client_for, owner, other):
 def test_board_notes_are_ordered_by_collect_time_and_filtered_by_visibility(client_for, owner, other):
     board = BoardFactory(owner=owner)
     first, second, third = NoteFactory(), NoteFactory(), NoteFactory()
-    hidden = NoteFactory(visibility=Visibility.PRIVATE)  # its author made it private
+    hidden = NoteFactory()
     # Collected in this order (not creation order).
     for note in (second, hidden, third, first):
         note_collect(note=note, user=owner, board=board)
+    Note.objects.filter(pk=hidden.pk).update(visibility=Visibility.PRIVATE)  # its author made it private
     # Moving a note to another board and back keeps its collect time.
     note_collect(note=second, user=owner, board=board_default(user=owner))
     note_collect(note=second, user=owner, board=board)
@@ -248,9 +249,9 @@ def test_board_notes_are_ordered_by_collect_time_and_filtered_by_visibility(clie
 def test_board_cover_is_the_latest_collected_visible_note(client_for, owner, other):
     board = BoardFactory(owner=owner)
     older, newer = NoteFactory(), NoteFactory(visibility=Visibility.FOLLOWERS)
+    Follow.objects.create(follower=owner, followee=newer.author)
     note_collect(note=older, user=owner, board=board)
     note_collect(note=newer, user=owner, board=board)
-    Follow.objects.create(follower=owner, followee=newer.author)
 
     assert client_for(owner).get(board_url(board.pk)).json()["cover"]["id"] == newer.cover_id
     # Someone who may not see the newer note gets the older one's cover instead.

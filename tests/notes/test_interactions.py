@@ -6,8 +6,10 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Notification, User
+from config.errors import NotFound
 from notes.choices import NoteStatus, Visibility
 from notes.models import Board, Note, NoteCollect, NoteLike
+from notes.selectors import note_ref
 from notes.services import interactions
 from tests.conftest import requires_postgres
 from tests.factories import BlockFactory, FollowFactory, UserFactory
@@ -244,28 +246,33 @@ def test_a_collect_whose_existing_row_vanishes_before_the_lock_inserts_again(mon
 
 
 @pytest.mark.django_db
-def test_toggles_notify_the_author_but_never_oneself_nor_across_a_block():
+def test_toggles_notify_the_author_but_never_oneself_and_refuse_across_a_block():
     author, fan, blocked, blocker = UserFactory.create_batch(4)
     note = NoteFactory(author=author)
     BlockFactory(blocker=author, blocked=blocked)
     BlockFactory(blocker=blocker, blocked=author)
-    for user in (fan, blocked, blocker, author):
+    for user in (fan, author):
         interactions.note_like(note=note, user=user)
         interactions.note_collect(note=note, user=user)
+    for user in (blocked, blocker):  # neither may see the note: the toggle itself checks
+        for toggle in (interactions.note_like, interactions.note_collect):
+            with pytest.raises(NotFound):
+                toggle(note=note_ref(note.pk), user=user)
     assert sorted(Notification.objects.values_list("recipient", "actor", "verb", "target_id")) == [
         (author.pk, fan.pk, "collect", note.pk),
         (author.pk, fan.pk, "like", note.pk),
     ]
     note = fresh(note)  # every toggle counted, whoever was told
-    assert (note.like_count, note.collect_count, fresh(author).like_collect_count) == (4, 4, 8)
+    assert (note.like_count, note.collect_count, fresh(author).like_collect_count) == (2, 2, 4)
+    assert set(NoteLike.objects.values_list("user", flat=True)) == {fan.pk, author.pk}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_toggle_on_a_note_deleted_after_its_lookup_writes_nothing():
+def test_a_toggle_on_a_note_that_is_gone_is_not_found_and_writes_nothing():
     author, fan = UserFactory(), UserFactory()
-    gone = Note(pk=987654, author_id=author.pk)  # as the view had loaded it, before the row went
+    gone = note_ref(987654)  # as the view passes it: the id alone
     for toggle in (interactions.note_like, interactions.note_collect):
-        with pytest.raises(Note.DoesNotExist):
+        with pytest.raises(NotFound):
             toggle(note=gone, user=fan)
     assert not NoteLike.objects.exists() and not NoteCollect.objects.exists()
     assert not Notification.objects.exists()
