@@ -44,6 +44,18 @@ def test_missing_user_is_404(api):
     assert_error(api.get("/api/v1/users/nobody-here"), 404, "not_found")
 
 
+def test_a_row_gone_between_check_and_write_is_404_not_500():
+    from rest_framework.views import APIView
+
+    from config.api.exceptions import exception_handler
+    from notes.models import Note
+
+    gone = Note.DoesNotExist("Note matching query does not exist.")
+    response = exception_handler(gone, {"view": APIView()})
+    assert response is not None and response.status_code == 404
+    assert response.data == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+
+
 def test_domain_error_maps_to_its_status(api):
     error = assert_error(api.post(f"/api/v1/users/{api.user.username}/follow"), 400, "self_follow")
     assert "yourself" in error["message"]
