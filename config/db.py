@@ -329,8 +329,14 @@ def update_rows(model: type[Model], fields: list[str], rows: list[tuple]) -> Non
                         row[i] = orjson.dumps(row[i]).decode()
                 copy.write_row(row)
         assignments = ", ".join(f"{column} = u.{column}" for column in columns[1:])
+        keys = [row[0] for row in rows]
+        # The keys' range lets the planner fetch just those rows by the primary key's index: without
+        # it, it hashed the whole table for each batch (the decay pass: 10k of 197k scores, a join of
+        # 75-125 ms -> 18 ms, in an update of ~300 ms).
         cursor.execute(
-            f"UPDATE {table} AS t SET {assignments} FROM _update_rows AS u WHERE t.{key} = u.{key}"
+            f"UPDATE {table} AS t SET {assignments} FROM _update_rows AS u "
+            f"WHERE t.{key} = u.{key} AND t.{key} BETWEEN %s AND %s",
+            [min(keys), max(keys)],
         )
         cursor.execute("DROP TABLE _update_rows")  # now: the caller's transaction may go on
 

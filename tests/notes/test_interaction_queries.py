@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 # DELETE), the note's counter (UPDATE ... RETURNING the new count) and the author's; a new like or
 # collect also notifies the author (one INSERT ... SELECT); a collect also looks up the default
 # board and moves its count. A repeat writes nothing and reads the count instead. On PostgreSQL all
-# that, the visibility check included, is one statement, except a collect that meets the note collected already: it then takes the
-# steps (the note may move to another board).
+# that, the visibility check included, is one statement, except a collect that meets the note
+# collected already: it then takes the steps (the note may move to another board).
 BUDGETS = [
     ("post", "/api/v1/notes/{pk}/like", "off", 8, 2),
     ("post", "/api/v1/notes/{pk}/like", "on", 6, 2),
