@@ -10,6 +10,7 @@ import inspect
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models import Q
 from django.test import RequestFactory
 from django.utils.dateparse import parse_datetime
 
@@ -271,3 +272,31 @@ def test_row_renderers_take_the_columns_in_the_selectors_order():
     must follow the column tuples the selectors read."""
     assert tuple(inspect.signature(media_out).parameters)[1:] == MEDIA_COLUMNS
     assert tuple(inspect.signature(user_summary_of).parameters)[1:6] == USER_SUMMARY_COLUMNS
+
+
+def test_prepared_query_as_a_part_of_a_larger_statement():
+    """``statement`` hands over the SQL ``rows`` runs with its parameters named, so it can be a
+    ``WITH`` query of a statement written with named parameters; a literal ``%`` in the SQL (a
+    constant written in on PostgreSQL) stays a literal."""
+    sale, named, other = UserFactory(username="sale100%off"), UserFactory(), UserFactory()
+    query = PreparedQuery(
+        lambda pk, name: (
+            User.objects.filter(Q(username__contains="100%") | Q(username=name))
+            .exclude(pk=pk)
+            .order_by("username")
+            .values("username")
+        )
+    )
+    sql, params = query.statement(other.pk, named.username, name="q")
+    assert list(params) == [f"q{i}" for i in range(len(params))]
+    assert {other.pk, named.username} <= set(params.values())  # (SQLite's keep the constants too)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH q AS ({sql}) SELECT username FROM q WHERE username <> %(kept)s",
+            {**params, "kept": sale.username},
+        )
+        assert cursor.fetchall() == [(named.username,)]
+    assert query.rows(other.pk, named.username) == [
+        {"username": u} for u in sorted([sale.username, named.username])
+    ]
+    assert query.rows(sale.pk, "nobody") == []
