@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import orjson
@@ -310,6 +311,8 @@ DECAY_VALUES = (
 #: The decay pass leaves ranks that moved less than this (0.1%) alone: impressions trickling in
 #: would otherwise rewrite every note served since the last pass.
 DECAY_TOLERANCE = 1e-3
+#: Window rows read, scored and written at a time by the decay pass.
+DECAY_BATCH = 10_000
 
 
 def scores_decay_pass(*, now: datetime | None = None, hours: float | None = None) -> int:
@@ -320,81 +323,89 @@ def scores_decay_pass(*, now: datetime | None = None, hours: float | None = None
 
     Built to be cheap over a big window: one query reads it as tuples, a note whose inputs are
     unchanged is skipped without being scored, and follows gained are not recounted (that needs the
-    engagement rows; the watermark job does it when a follow arrives).
+    engagement rows; the watermark job does it when a follow arrives). A batch is scored in a
+    second thread while the previous one is written: scoring is Python, writing mostly waiting on
+    PostgreSQL and Redis (which lets the other thread run), so the two overlap. Every query stays on
+    this thread's connection, in its transaction.
     """
     now = now or timezone.now()
     since = now - timedelta(hours=settings.FEED_DECAY_WINDOW_HOURS if hours is None else hours)
-    store, moved = rank_store(), 0
+    store, moved, writing = rank_store(), 0, None
     window = (
         NoteScore.objects.filter(published_at__gte=since)
         .annotate(topics_text=Cast("topic_ids", TextField()))
         .order_by("note_id")
         .values_list(*DECAY_VALUES)
     )
-    step = ranking.new_note_step
-    for chunk in _chunks(window.iterator(chunk_size=10_000), 10_000):
-        impressions = store.impressions([row[0] for row in chunk])
-        changed: list[tuple[tuple, ranking.Features, bool]] = []
-        for row in chunk:
-            (
-                note_id,
-                _a,
-                _c,
-                published_at,
-                scored_at,
-                was_rankable,
-                _r,
-                likes,
-                collects,
-                comments,
-                shares,
-            ) = row[:11]
-            (old_impressions, old_quality, _f, _n, reach, status, deleted_at, visibility) = row[11:19]
-            (like_count, collect_count, comment_count, share_count) = row[19:23]
-            (active, private, certified, author_likes, author_notes) = row[23:28]
-            seen = impressions.get(note_id, old_impressions)
-            rankable = _rankable(status, deleted_at, visibility, active, private, published_at, reach)
-            quality = ranking.author_factor(author_likes / max(1, author_notes), certified)
-            if (
-                rankable == was_rankable
-                and (like_count, collect_count, comment_count, share_count)
-                == (likes, collects, comments, shares)
-                and (seen == old_impressions or max(seen, old_impressions) < ranking.MIN_IMPRESSIONS)
-                and abs(quality - old_quality) < 1e-12
-                and step(published_at, scored_at) == step(published_at, now)
-            ):
-                continue
-            features = ranking.Features(
-                note_id=note_id,
-                author_id=row[1],
-                published_at=published_at,
-                category=row[2],
-                likes=like_count,
-                collects=collect_count,
-                comments=comment_count,
-                shares=share_count,
-                follows=row[13],
-                not_interested=row[14],
-                impressions=seen,
-                author_likes_per_note=author_likes / max(1, author_notes),
-                author_certified=certified,
-                reach=reach,
-            )
-            changed.append((row, features, rankable))
-        moved += _save_decayed(changed, store, now)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decay") as scorer:
+        for chunk in _chunks(window.iterator(chunk_size=DECAY_BATCH), DECAY_BATCH):
+            impressions = store.impressions([row[0] for row in chunk])
+            scoring_chunk = scorer.submit(_decayed, chunk, impressions, now)
+            if writing is not None:
+                moved += _save_decayed(*writing.result(), store)
+            writing = scoring_chunk
+        if writing is not None:
+            moved += _save_decayed(*writing.result(), store)
     return moved
 
 
-def _save_decayed(changed: list, store, now: datetime) -> int:
+def _decayed(chunk: list[tuple], impressions: dict[int, int], now: datetime) -> tuple[list, list]:
+    """The window's rows in ``chunk`` whose rank moved, rescored: the rows to write
+    (``DECAY_FIELDS``, after the key) and the rank store's changes. No query: it runs beside them."""
     written, changes = [], []
-    for row, f, rankable in changed:
-        scored = ranking.score(f, now)
-        if rankable == row[5] and abs(scored.rank - row[6]) < DECAY_TOLERANCE:
+    step = ranking.new_note_step
+    for row in chunk:
+        (
+            note_id,
+            author_id,
+            category,
+            published_at,
+            scored_at,
+            was_rankable,
+            old_rank,
+            likes,
+            collects,
+            comments,
+            shares,
+        ) = row[:11]
+        (old_impressions, old_quality, follows, not_interested, reach, status, deleted_at, visibility) = row[
+            11:19
+        ]
+        (like_count, collect_count, comment_count, share_count) = row[19:23]
+        (active, private, certified, author_likes, author_notes) = row[23:28]
+        seen = impressions.get(note_id, old_impressions)
+        rankable = _rankable(status, deleted_at, visibility, active, private, published_at, reach)
+        quality = ranking.author_factor(author_likes / max(1, author_notes), certified)
+        if (
+            rankable == was_rankable
+            and (like_count, collect_count, comment_count, share_count) == (likes, collects, comments, shares)
+            and (seen == old_impressions or max(seen, old_impressions) < ranking.MIN_IMPRESSIONS)
+            and abs(quality - old_quality) < 1e-12
+            and step(published_at, scored_at) == step(published_at, now)
+        ):
             continue
-        # DECAY_FIELDS, in their order, after the key (the place and the rest stay as they are).
+        f = ranking.Features(
+            note_id=note_id,
+            author_id=author_id,
+            published_at=published_at,
+            category=category,
+            likes=like_count,
+            collects=collect_count,
+            comments=comment_count,
+            shares=share_count,
+            follows=follows,
+            not_interested=not_interested,
+            impressions=seen,
+            author_likes_per_note=author_likes / max(1, author_notes),
+            author_certified=certified,
+            reach=reach,
+        )
+        scored = ranking.score(f, now)
+        if rankable == was_rankable and abs(scored.rank - old_rank) < DECAY_TOLERANCE:
+            continue
         written.append(
             (
-                f.note_id,
+                note_id,
                 *(rankable, f.likes, f.collects, f.comments, f.shares, f.impressions),
                 *(scored.author_quality, scored.rank, scored.signals, now),
             )
@@ -402,10 +413,14 @@ def _save_decayed(changed: list, store, now: datetime) -> int:
         topic_ids = tuple(orjson.loads(row[28]))
         changes.append(
             (
-                RankRow(f.note_id, f.author_id, f.category, topic_ids, row[6], row[5]),
-                RankRow(f.note_id, f.author_id, f.category, topic_ids, scored.rank, rankable),
+                RankRow(note_id, author_id, category, topic_ids, old_rank, was_rankable),
+                RankRow(note_id, author_id, category, topic_ids, scored.rank, rankable),
             )
         )
+    return written, changes
+
+
+def _save_decayed(written: list[tuple], changes: list[tuple], store) -> int:
     update_rows(NoteScore, DECAY_FIELDS, written)
     if changes:
         store.publish(changes)

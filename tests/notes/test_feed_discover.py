@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -391,6 +392,26 @@ def test_decay_pass_moves_only_what_changed(authors, settings):
     assert scoring.scores_decay_pass(now=later) == 1
     assert NoteScore.objects.get(note=old).likes == 0
     assert scoring.scores_decay_pass(now=later) == 0
+
+
+@pytest.mark.usefixtures("feed_backend")
+def test_decay_pass_in_batches_writes_and_publishes_what_scoring_afresh_does(
+    authors, anon_client, settings, monkeypatch
+):
+    """Batches are scored in a second thread while the previous one is written: every batch still
+    lands, with the ranks scoring each note afresh gives, and the ranking serves them in that order."""
+    settings.FEED_AUTHOR_DIVERSITY = 100
+    notes = scored([(author, "food", i, i % 2, 1 + i) for i, author in enumerate(authors * 2)])
+    Note.objects.filter(pk__in=[n.pk for n in notes]).update(like_count=F("like_count") + 3)
+    monkeypatch.setattr(scoring, "DECAY_BATCH", 5)
+    later = NOW + timedelta(hours=1)
+    assert scoring.scores_decay_pass(now=later) == len(notes)  # 12 notes: batches of 5, 5 and 2
+    written = ("rank", "signals", "likes", "scored_at")
+    decayed = {row["note_id"]: row for row in NoteScore.objects.values("note_id", *written)}
+    assert [decayed[n.pk]["likes"] for n in notes] == [n.like_count + 3 for n in notes]
+    assert ids(anon_client.get(f"{FEED}?page_size=50")) == expected_order(notes, per_author=100)
+    scoring.notes_score([n.pk for n in notes], now=later)
+    assert {row["note_id"]: row for row in NoteScore.objects.values("note_id", *written)} == decayed
 
 
 @pytest.mark.usefixtures("feed_backend")
