@@ -254,6 +254,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PATH_CONVERTER_OVERRIDES": {"id": int},  # config.api.converters.IdConverter
     "ENUM_NAME_OVERRIDES": {
         "CategoryEnum": "accounts.choices.Category",
         "AudienceEnum": "accounts.choices.Audience",

@@ -4,12 +4,13 @@ from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.api.converters import TextConverter
+from config.api.converters import IdConverter, TextConverter
 from config.api.exceptions import api_not_found
 from config.api.health import HealthView
 from config.api.routing import by_first_segment
 
-register_converter(TextConverter, "text")  # before the apps' urls below use it
+register_converter(TextConverter, "text")  # before the apps' urls below use them
+register_converter(IdConverter, "id")
 
 #: The API's patterns, busiest first; each app's are tried only when the first segment is theirs.
 API_PATTERNS = [

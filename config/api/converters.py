@@ -1,6 +1,6 @@
 """Path converters of the API's URLs."""
 
-from django.urls.converters import StringConverter
+from django.urls.converters import IntConverter, StringConverter
 
 
 class TextConverter(StringConverter):
@@ -9,3 +9,18 @@ class TextConverter(StringConverter):
     matches nothing and gets the API's JSON 404."""
 
     regex = "[^/\x00]+"
+
+
+class IdConverter(IntConverter):
+    """A row id in a path: digits up to the largest 64-bit integer (PostgreSQL's ``bigint``,
+    SQLite's ``INTEGER``). A longer number names no row, but written into a statement (a like's
+    ``INSERT ... SELECT``) it overflows the column, a 500: such a path matches nothing and gets the
+    API's JSON 404."""
+
+    MAX = 2**63 - 1
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > self.MAX:
+            raise ValueError("Not an id.")
+        return number

@@ -7,7 +7,7 @@ urlpatterns = [
     path("feed/discover", views.DiscoverFeedView.as_view(), name="feed-discover"),
     path("feed/nearby", views.NearbyFeedView.as_view(), name="feed-nearby"),
     path(
-        "notes/<int:note_id>/not-interested",
+        "notes/<id:note_id>/not-interested",
         views.NoteNotInterestedView.as_view(),
         name="note-not-interested",
     ),

@@ -4,5 +4,5 @@ from notes.api import media
 
 urlpatterns = [
     path("media", media.MediaUploadView.as_view(), name="media"),
-    path("media/<int:media_id>", media.MediaDetailView.as_view(), name="media-detail"),
+    path("media/<id:media_id>", media.MediaDetailView.as_view(), name="media-detail"),
 ]

@@ -5,13 +5,13 @@ from notes.api import reports, views
 # The busiest paths first: Django tries the patterns in order on every request.
 urlpatterns = [
     path("", include("notes.api.feeds_urls")),
-    path("notes/<int:note_id>", views.NoteDetailView.as_view(), name="note-detail"),
-    path("notes/<int:note_id>/like", views.NoteLikeView.as_view(), name="note-like"),
-    path("notes/<int:note_id>/collect", views.NoteCollectView.as_view(), name="note-collect"),
+    path("notes/<id:note_id>", views.NoteDetailView.as_view(), name="note-detail"),
+    path("notes/<id:note_id>/like", views.NoteLikeView.as_view(), name="note-like"),
+    path("notes/<id:note_id>/collect", views.NoteCollectView.as_view(), name="note-collect"),
     path("", include("notes.api.social_urls")),
     path("", include("notes.api.search_urls")),
     path("notes", views.NoteCreateView.as_view(), name="notes"),
-    path("notes/<int:note_id>/share", views.NoteShareView.as_view(), name="note-share"),
+    path("notes/<id:note_id>/share", views.NoteShareView.as_view(), name="note-share"),
     path("users/<text:username>/notes", views.UserNotesView.as_view(), name="user-notes"),
     path("topics/trending", views.TrendingTopicsView.as_view(), name="topics-trending"),
     path("topics/<text:name>", views.TopicDetailView.as_view(), name="topic-detail"),

@@ -19,7 +19,7 @@ GROUPS = by_first_segment(API_PATTERNS)
 
 def _sample(route: str) -> str:
     """A path the route matches: converters filled with a value of their kind."""
-    return re.sub(r"<(\w+):\w+>", lambda m: "7" if m.group(1) == "int" else "some-name", route)
+    return re.sub(r"<(\w+):\w+>", lambda m: "7" if m.group(1) in ("id", "int") else "some-name", route)
 
 
 @pytest.mark.parametrize("pattern", FLAT, ids=lambda p: str(p.pattern))
@@ -44,3 +44,19 @@ def test_groups_refuse_what_they_cannot_group():
         by_first_segment([path("<int:pk>/x", lambda r: None)])
     with pytest.raises(ImproperlyConfigured):
         by_first_segment([path("", include(([path("a", lambda r: None)], "app"), namespace="ns"))])
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("route", ["notes/{}", "notes/{}/like", "notes/{}/collect", "shop/products/{}"])
+def test_an_id_past_64_bits_names_nothing_and_is_the_api_404(api, method, route):
+    """A like writes the id into its statement: past ``bigint`` it overflowed the column (a 500)."""
+    for too_long in (2**63, 10**30):
+        response = getattr(api, method)(f"/api/v1/{route.format(too_long)}", {}, format="json")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", (
+            response.content
+        )
+    largest = getattr(api, method)(f"/api/v1/{route.format(2**63 - 1)}", {}, format="json")
+    assert largest.status_code in (404, 405) and largest.json()["error"]["code"] in (
+        "not_found",
+        "method_not_allowed",
+    )
