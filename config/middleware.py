@@ -28,8 +28,8 @@ class ReleaseRequestMiddleware:
     request. Everything these reach (the page's rows and cards: 70-100 objects on a detail page,
     100-290 on a list page) was left to the collector: a young collection every 3-4 feed pages, and
     what was alive at that moment aged into older generations whose collections paused a thread
-    for 2-30 ms. Measured at
-    M, following feed, 1 connection: collection time 0.14-0.22 ms of ~1.5 ms of CPU per page.
+    for 2-30 ms. Measured at M, following feed, 1 connection: collection time 0.14-0.22 ms of ~1.5
+    ms of CPU per page.
 
     The first middleware, so it runs last: the response is rendered by then, and nothing after it
     reads these links (the answer's ``data`` stays, for tests)."""

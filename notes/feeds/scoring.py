@@ -79,7 +79,7 @@ SCORE_FIELDS = [
     "geohash5",
     "scored_at",
 ]
-#: What the decay pass writes (``_save_decayed`` gives them in this order).
+#: What the decay pass writes (``_decayed`` gives them in this order, after the key).
 DECAY_FIELDS = [
     "rankable",
     "likes",
