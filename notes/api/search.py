@@ -176,6 +176,16 @@ class SearchHistoryOut(serializers.Serializer):
     searched_at = serializers.DateTimeField()
 
 
+class SearchHistoryDeleteIn(serializers.Serializer):
+    # Not trimmed or limited here: the service forgets the query as searching stored it.
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Forget only this query (else everything).",
+    )
+
+
 class SearchHistoryView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -189,11 +199,12 @@ class SearchHistoryView(APIView):
 
     @extend_schema(
         description="Clear your search history, or forget one query with `?q=`.",
-        parameters=[OpenApiParameter("q", str, description="Forget only this query (else everything).")],
+        parameters=[SearchHistoryDeleteIn],
         responses={204: None},
     )
     def delete(self, request):
-        search_services.search_history_delete(user=request.user, query=request.query_params.get("q"))
+        query = query_params(SearchHistoryDeleteIn, request).get("q")
+        search_services.search_history_delete(user=request.user, query=query)
         return Response(status=204)
 
 

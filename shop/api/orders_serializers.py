@@ -81,7 +81,11 @@ class CheckoutItemIn(StrictSerializer):
 class CheckoutIn(StrictSerializer):
     """Without ``items`` the whole cart is bought (and leaves the cart)."""
 
-    items = CheckoutItemIn(many=True, required=False, allow_null=True, default=None, max_length=50)
+    # The list itself may be null (buy the cart), its items may not: ``many=True`` would hand
+    # ``allow_null`` to each item too (DRF), letting ``[null]`` through to the service.
+    items = serializers.ListSerializer(
+        child=CheckoutItemIn(), required=False, allow_null=True, default=None, max_length=50
+    )
     address = serializers.IntegerField(
         **ID, required=False, allow_null=True, default=None, help_text="Default address when omitted."
     )

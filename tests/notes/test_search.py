@@ -550,6 +550,17 @@ def test_history_delete_one_or_all_and_only_your_own(client_for, anon_client):
     assert SearchHistory.objects.count() == 1
 
 
+def test_history_delete_of_a_query_no_search_can_hold_is_a_400_and_forgets_nothing(client_for):
+    client = client_for(UserFactory())
+    search(client, "穿搭")
+    # A NUL no text column can hold (found by fuzzing the schema: it reached PostgreSQL, a 500).
+    error = assert_error(client.delete(f"{URL}/history?q=a%00b"), 400, "invalid")
+    assert set(error["fields"]) == {"q"}
+    assert [h["query"] for h in client.get(f"{URL}/history").json()] == ["穿搭"]
+    assert client.delete(f"{URL}/history?q=").status_code == 204  # blank: nothing matches it
+    assert [h["query"] for h in client.get(f"{URL}/history").json()] == ["穿搭"]
+
+
 def test_a_failing_hot_search_counter_does_not_fail_the_search(client_for, monkeypatch):
     from redis.exceptions import ConnectionError as RedisConnectionError
 

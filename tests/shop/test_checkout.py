@@ -136,6 +136,14 @@ def test_checkout_refusals_change_nothing(buyer):
         ORDERS, {"items": [{"sku": 10**20, "quantity": 1}]}, format="json", HTTP_IDEMPOTENCY_KEY=new_key()
     )
     assert_error(huge, 400, "invalid")
+    # The list may be null (buy the cart), an item may not (found by fuzzing the schema: a 500).
+    nulls = buyer.post(
+        ORDERS,
+        {"items": [None, {"sku": sku.pk, "quantity": 1}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+    )
+    assert "items" in assert_error(nulls, 400, "invalid")["fields"]
 
     assert stock(sku) == 2
     assert not Order.objects.exists()
