@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.choices import Category
@@ -256,3 +257,17 @@ class BrandOwnerOut(BrandOut):
 
     class Meta(BrandOut.Meta):
         fields = [*BrandOut.Meta.fields, "business_license", "decision_reason", "reviewed_at"]
+
+
+# The brand page's schema: one shape whose owner-only fields are optional. As ``oneOf`` the two
+# serializers, an owner's page was valid under both, which ``oneOf`` forbids (found by fuzzing).
+@extend_schema_serializer(component_name="BrandPage")
+class BrandPageOut(BrandOwnerOut):
+    """A brand page. Its owner and staff also get the registration and review details."""
+
+    class Meta(BrandOwnerOut.Meta):
+        extra_kwargs = {
+            name: {"required": False, "help_text": "Its owner and staff only."}
+            for name in BrandOwnerOut.Meta.fields
+            if name not in BrandOut.Meta.fields
+        }

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -224,13 +224,7 @@ class MyBrandsView(generics.ListAPIView):
 class BrandDetailView(APIView):
     """A brand page. Its owner (and staff) also see the registration and review details."""
 
-    @extend_schema(
-        responses=PolymorphicProxySerializer(
-            component_name="BrandPage",
-            serializers=[s.BrandOut, s.BrandOwnerOut],
-            resource_type_field_name=None,
-        )
-    )
+    @extend_schema(responses=s.BrandPageOut)
     def get(self, request, slug):
         brand = selectors.brand_get_visible(slug=slug, viewer=request.user)
         is_owner = request.user.is_authenticated and (

@@ -86,7 +86,7 @@ def _page(name: str, item: serializers.Serializer, kind: str) -> type[serializer
         (serializers.Serializer,),
         {
             "__doc__": f"A page of {kind} matching the query.",
-            "type": serializers.CharField(help_text=f'Always "{kind}".'),
+            "type": serializers.ChoiceField(choices=[kind], help_text=f'Always "{kind}".'),
             "results": item,
             "next": serializers.URLField(allow_null=True, help_text="The next page, or null."),
             "previous": serializers.URLField(allow_null=True, help_text="The previous page, or null."),
