@@ -220,7 +220,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.renderers.Negotiation",
     "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.FastJSONRenderer"]

@@ -64,6 +64,15 @@ _check_out = inline_serializer(
 )
 
 
+_HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+        "checks": serializers.DictField(child=_check_out),
+    },
+)
+
+
 class HealthView(APIView):
     """Reports each dependency; 503 when any of them is down so load balancers can act on it."""
 
@@ -71,17 +80,7 @@ class HealthView(APIView):
     authentication_classes: list = []
     throttle_classes: list = []
 
-    @extend_schema(
-        responses={
-            (200, "application/json"): inline_serializer(
-                "Health",
-                {
-                    "status": serializers.ChoiceField(choices=["ok", "degraded"]),
-                    "checks": serializers.DictField(child=_check_out),
-                },
-            )
-        }
-    )
+    @extend_schema(responses={(200, "application/json"): _HEALTH, (503, "application/json"): _HEALTH})
     def get(self, request):
         checks = {}
         for name, check in CHECKS.items():

@@ -138,3 +138,23 @@ def test_answers_match_exactly_one_shape_of_their_one_of(schema, client_for, ano
     assert "business_license" not in public and own["business_license"] == brand.business_license
     brand_page.validate(public)
     brand_page.validate(own)
+
+
+def test_every_operation_documents_the_error_shape_that_real_errors_have(schema, client_for, anon_client):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            default = operation["responses"]["default"]["content"]["application/json"]["schema"]
+            assert default == {"$ref": "#/components/schemas/ErrorOut"}, (method, path)
+    errors = _component_validator(schema, "ErrorOut")
+    buyer = client_for(UserFactory())
+    answers = [
+        anon_client.get("/api/v1/notes/999999"),
+        anon_client.get("/api/v1/search", {"q": ""}),
+        anon_client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer expired"),
+        buyer.post("/api/v1/shop/orders", {"items": [None]}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 16),
+    ]
+    assert [a.status_code for a in answers] == [404, 400, 401, 400]
+    for answer in answers:
+        errors.validate(answer.json())
+    assert answers[3].json()["error"]["fields"] == {"items": {"0": ["This field may not be null."]}}
+    assert not errors.is_valid({"detail": "Not found."})  # DRF's own shape is not ours
