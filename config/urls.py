@@ -22,8 +22,9 @@ API_PATTERNS = [
 ]
 api_v1 = [
     *by_first_segment(API_PATTERNS),
-    # Last: unknown API paths answer in the API's error shape, in DEBUG too.
-    re_path(r"^.*$", api_not_found),
+    # Last: unknown API paths answer in the API's error shape, in DEBUG too (with a newline in the
+    # path too, which ``.`` does not match).
+    re_path(r"^[\s\S]*$", api_not_found),
 ]
 
 urlpatterns = [

@@ -103,7 +103,7 @@ class UserFollowView(APIView):
         result = services.follow_create(follower=request.user, followee=followee)
         return Response(s.FollowStateOut(_follow_state(result, followee)).data)
 
-    @extend_schema(request=None, responses=s.FollowStateOut)
+    @extend_schema(request=None, responses={200: s.FollowStateOut})
     def delete(self, request, username):
         followee = selectors.user_get_visible(username=username, viewer=request.user)
         result = services.follow_delete(follower=request.user, followee=followee)
@@ -122,7 +122,7 @@ class UserBlockView(APIView):
         changed = services.block_create(blocker=request.user, blocked=self._target(request, username))
         return Response(s.BlockStateOut({"blocked": True, "changed": changed}).data)
 
-    @extend_schema(request=None, responses=s.BlockStateOut)
+    @extend_schema(request=None, responses={200: s.BlockStateOut})
     def delete(self, request, username):
         changed = services.block_delete(blocker=request.user, blocked=self._target(request, username))
         return Response(s.BlockStateOut({"blocked": False, "changed": changed}).data)

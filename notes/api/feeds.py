@@ -180,7 +180,7 @@ class NoteNotInterestedView(APIView):
         changed = services.note_not_interested(note=note, user=request.user)
         return Response(NotInterestedOut({"not_interested": True, "changed": changed}).data)
 
-    @extend_schema(request=None, responses=NotInterestedOut)
+    @extend_schema(request=None, responses={200: NotInterestedOut})
     def delete(self, request, note_id):
         note = feeds.note_get_for_feedback(note_id=note_id, viewer=request.user)
         changed = services.note_not_interested_undo(note=note, user=request.user)

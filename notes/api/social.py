@@ -282,7 +282,7 @@ class CommentLikeView(generics.GenericAPIView):
             CommentLikeOut(comment_services.comment_like(comment=comment, user=request.user)).data
         )
 
-    @extend_schema(request=None, responses=CommentLikeOut)
+    @extend_schema(request=None, responses={200: CommentLikeOut})
     def delete(self, request, comment_id):
         comment = selectors.comment_get_visible(comment_id=comment_id, viewer=request.user)
         return Response(

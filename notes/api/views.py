@@ -118,7 +118,7 @@ class NoteLikeView(APIView):
         note = selectors.note_ref(note_id)
         return Response(s.ToggleOut(interactions.note_like(note=note, user=request.user)).data)
 
-    @extend_schema(request=None, responses=s.ToggleOut)
+    @extend_schema(request=None, responses={200: s.ToggleOut})
     def delete(self, request, note_id):
         note = selectors.note_ref(note_id)
         return Response(s.ToggleOut(interactions.note_unlike(note=note, user=request.user)).data)
@@ -140,7 +140,7 @@ class NoteCollectView(APIView):
             s.ToggleOut(interactions.note_collect(note=note, user=request.user, board=board)).data
         )
 
-    @extend_schema(request=None, responses=s.ToggleOut)
+    @extend_schema(request=None, responses={200: s.ToggleOut})
     def delete(self, request, note_id):
         note = selectors.note_ref(note_id)
         return Response(s.ToggleOut(interactions.note_uncollect(note=note, user=request.user)).data)

@@ -8,6 +8,7 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from accounts import services
 from tests.factories import BrandFactory, UserFactory
+from tests.factories.notes import NoteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +159,30 @@ def test_every_operation_documents_the_error_shape_that_real_errors_have(schema,
         errors.validate(answer.json())
     assert answers[3].json()["error"]["fields"] == {"items": {"0": ["This field may not be null."]}}
     assert not errors.is_valid({"detail": "Not found."})  # DRF's own shape is not ours
+
+
+def test_deletes_that_answer_a_state_document_it_as_their_200(schema, client_for):
+    """drf-spectacular documents a DELETE as a 204 without a body; these answer the state they left
+    (found by fuzzing the schema: their 200 was undocumented)."""
+    stateful = {
+        path
+        for path, operations in schema["paths"].items()
+        if "delete" in operations and "200" in operations["delete"]["responses"]
+    }
+    assert stateful == {
+        "/api/v1/notes/{note_id}/like",
+        "/api/v1/notes/{note_id}/collect",
+        "/api/v1/notes/{note_id}/not-interested",
+        "/api/v1/comments/{comment_id}/like",
+        "/api/v1/users/{username}/follow",
+        "/api/v1/users/{username}/block",
+    }
+    for path in stateful:
+        assert "204" not in schema["paths"][path]["delete"]["responses"], path
+    reader, note = client_for(UserFactory()), NoteFactory()
+    answer = reader.delete(f"/api/v1/notes/{note.pk}/like")
+    assert answer.status_code == 200
+    ref = schema["paths"]["/api/v1/notes/{note_id}/like"]["delete"]["responses"]["200"]
+    name = ref["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    _component_validator(schema, name).validate(answer.json())
+    assert answer.json() == {"active": False, "changed": False, "count": 0}
