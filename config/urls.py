@@ -45,4 +45,5 @@ if settings.BENCH_ENDPOINTS:  # the harness's F_http floor (`make bench`); off u
 
     urlpatterns.insert(0, path("_bench/http", http_floor, name="bench-http"))
 
+handler400 = "config.api.exceptions.json_400"
 handler500 = "config.api.exceptions.json_500"

@@ -6,6 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -93,6 +94,17 @@ def api_not_found(request, *args, **kwargs):
     return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
 
 
+def json_400(request, exception):
+    """A request Django refuses before any view (a suspicious one: more form fields than
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS``, a body past ``DATA_UPLOAD_MAX_MEMORY_SIZE``...) answers in the
+    API's error shape under /api/; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("bad_request", "The request was refused."), status=status.HTTP_400_BAD_REQUEST
+        )
+    return defaults.bad_request(request, exception)
+
+
 def json_500(request):
     """Server errors under /api/ answer in the API's error shape; others keep Django's page."""
     if request.path.startswith("/api/"):
@@ -100,6 +112,4 @@ def json_500(request):
             error_body("server_error", "Something went wrong on our side."),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
-    from django.views.defaults import server_error
-
-    return server_error(request)
+    return defaults.server_error(request)

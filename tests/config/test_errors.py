@@ -40,6 +40,16 @@ def test_method_not_allowed(api):
     assert_error(api.delete("/api/v1/me"), 405, "method_not_allowed")
 
 
+def test_a_request_django_refuses_before_any_view_is_a_json_400_under_the_api(api, settings):
+    # More form fields than Django reads (found by fuzzing the schema: Django's HTML page).
+    fields = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    form = "application/x-www-form-urlencoded"
+    refused = api.generic("POST", "/api/v1/me/notifications/read", fields, content_type=form)
+    assert assert_error(refused, 400, "bad_request")["fields"] == {}
+    elsewhere = api.generic("POST", "/admin/login/", fields, content_type=form)
+    assert elsewhere.status_code == 400 and elsewhere["Content-Type"].startswith("text/html")
+
+
 def test_missing_user_is_404(api):
     assert_error(api.get("/api/v1/users/nobody-here"), 404, "not_found")
 
