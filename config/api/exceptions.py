@@ -97,7 +97,8 @@ def api_not_found(request, *args, **kwargs):
 def json_400(request, exception):
     """A request Django refuses before any view (a suspicious one: more form fields than
     ``DATA_UPLOAD_MAX_NUMBER_FIELDS``, a body past ``DATA_UPLOAD_MAX_MEMORY_SIZE``...) answers in the
-    API's error shape under /api/; elsewhere Django's page."""
+    API's error shape under /api/; elsewhere Django's page. (With ``DEBUG`` on, Django shows its
+    technical page instead and never calls this.)"""
     if request.path.startswith("/api/"):
         return JsonResponse(
             error_body("bad_request", "The request was refused."), status=status.HTTP_400_BAD_REQUEST
