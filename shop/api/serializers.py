@@ -146,6 +146,9 @@ class ProductListIn(serializers.Serializer):
         return attrs
 
 
+_ATTRIBUTE_NAME = serializers.CharField(max_length=40)
+
+
 class SKUIn(StrictSerializer):
     """A SKU to add (no ``id``) or to change (its ``id``; the fields sent are changed)."""
 
@@ -156,6 +159,16 @@ class SKUIn(StrictSerializer):
     stock = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
     per_order_limit = serializers.IntegerField(min_value=1, max_value=999, required=False)
     is_active = serializers.BooleanField(required=False, help_text="false takes the SKU off sale.")
+
+    def validate_attributes(self, attributes: dict) -> dict:
+        """Names held to the values' rules: DRF checks a dict's values, not its keys, and a name with
+        a NUL reached PostgreSQL's ``jsonb`` (a 500, found in review)."""
+        for name in attributes:
+            try:
+                _ATTRIBUTE_NAME.run_validation(name)
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError(f"An attribute's name: {error.detail[0]}") from error
+        return attributes
 
     def validate(self, attrs):
         if "id" not in attrs:

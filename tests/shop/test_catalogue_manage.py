@@ -88,6 +88,11 @@ def test_a_draft_needs_no_sku_nor_image(seller):
         ({"skus": [{"price": "9.90"}]}, "skus"),
         ({"skus": [{"name": "x", "price": "1"}, {"name": "x", "price": "2"}]}, "skus"),
         ({"skus": [{"id": 1, "price": "1"}]}, "skus"),
+        # An attribute's name as its value: no NUL (PostgreSQL's jsonb refused it, a 500), not
+        # blank, at most 40 characters.
+        ({"skus": [{"name": "x", "price": "1", "attributes": {"si\x00ze": "30ml"}}]}, "skus"),
+        ({"skus": [{"name": "x", "price": "1", "attributes": {"": "30ml"}}]}, "skus"),
+        ({"skus": [{"name": "x", "price": "1", "attributes": {"s" * 41: "30ml"}}]}, "skus"),
         ({"category": "cars"}, "category"),
         ({"sales_count": 1000}, "sales_count"),
         ({"min_price": "0.01"}, "min_price"),
@@ -96,6 +101,14 @@ def test_a_draft_needs_no_sku_nor_image(seller):
 def test_invalid_products_are_refused(seller, payload, field):
     assert field in assert_error(new_product(seller, **payload), 400, "invalid")["fields"]
     assert not Product.objects.exists() and not SKU.objects.exists()
+
+
+def test_an_attribute_name_is_refused_as_a_value_would_be(seller):
+    sku = {"name": "x", "price": "1", "attributes": {"si\x00ze": "30ml"}}
+    error = assert_error(new_product(seller, skus=[sku]), 400, "invalid")
+    assert error["fields"]["skus"] == {
+        "0": {"attributes": ["An attribute's name: Null characters are not allowed."]}
+    }
 
 
 def test_images_must_be_the_callers_ready_images(seller):
