@@ -134,12 +134,26 @@ def follow_requests_received(*, user: User) -> QuerySet:
     return _relations_listing(FollowRequest.objects.filter(target=user), user_field="requester", viewer=user)
 
 
+def _inbox(user: User) -> QuerySet:
+    """``user``'s notifications from actors they may still see (``User.objects.visible_to``'s rule,
+    on the inbox's own join): a block hides the other person's past notices too, from both sides,
+    and a deactivated account's vanish with it. System notices (no actor) always show."""
+    blocked = Block.objects.filter(
+        Q(blocker=user, blocked=OuterRef("actor")) | Q(blocker=OuterRef("actor"), blocked=user)
+    )
+    return (
+        Notification.objects.filter(recipient=user)
+        .filter(Q(actor__isnull=True) | Q(actor__is_active=True))
+        .exclude(Exists(blocked))
+    )
+
+
 def notifications_for(*, user: User) -> QuerySet:
-    return Notification.objects.filter(recipient=user).select_related("actor")
+    return _inbox(user).select_related("actor")
 
 
 def notifications_unread_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return _inbox(user).filter(read_at__isnull=True).count()
 
 
 def certification_for(*, user: User) -> KolCertification:
