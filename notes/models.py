@@ -57,6 +57,15 @@ class Media(models.Model):
         return aspect_ratio(self.width, self.height)
 
 
+class TopicQuerySet(models.QuerySet):
+    def listed(self) -> TopicQuerySet:
+        """Topics anyone may find (a topic page, search, suggestions): not suppressed, and pinned or
+        used by a live note. A topic is created as soon as a draft, a scheduled note or a note still
+        waiting for its media names it; until a note using it goes out (``note_count``, moved by
+        ``notes.services.notes``), its name is the author's unpublished text."""
+        return self.filter(is_suppressed=False).filter(Q(is_pinned=True) | Q(note_count__gt=0))
+
+
 class Topic(models.Model):
     """A ``#话题`` hashtag, created on first use. Moderators can pin or suppress it."""
 
@@ -65,6 +74,8 @@ class Topic(models.Model):
     is_pinned = models.BooleanField(default=False)
     is_suppressed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TopicQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"#{self.name}"

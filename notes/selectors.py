@@ -188,6 +188,12 @@ def note_get_for_interaction(*, note_id: int, viewer) -> Note:
     return note
 
 
+def note_visible_to_user(*, note_id: int, user) -> bool:
+    """Whether ``user`` may see the note: who may be told about it (a mention in it or in one of its
+    comments), so that no notice points at a note its recipient cannot open."""
+    return Note.objects.visible_to(user).filter(pk=note_id).exists()
+
+
 _VISIBLE_AUTHOR = PreparedQuery(
     lambda viewer_id, note_id: (
         Note.objects.visible_to(viewer_from_id(viewer_id)).filter(pk=note_id).values("author_id")
@@ -266,7 +272,8 @@ def reviews_of_product(*, product: Product, viewer) -> QuerySet:
 
 
 def topic_get(*, name: str) -> Topic:
-    topic = Topic.objects.filter(name=name, is_suppressed=False).first()
+    """A listed topic (``Topic.objects.listed``); 404 otherwise."""
+    topic = Topic.objects.listed().filter(name=name).first()
     if topic is None:
         raise NotFound("No such topic.")
     return topic

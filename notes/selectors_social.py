@@ -188,6 +188,30 @@ def comment_get_visible(*, comment_id: int, viewer) -> Comment:
     return comment
 
 
+def comment_get_for_delete(*, comment_id: int, user) -> Comment:
+    """The comment ``user`` asks to delete: their own, or any on their own note, whether or not they
+    may see it (a block hides the two people from each other, but it must not leave one unable to
+    take back what they wrote, nor the note's author unable to take down what was written on their
+    note); else the comment as :func:`comment_get_visible` finds it, which the service refuses
+    (403), or a 404. Comments of deleted notes are a 404. Its note carries only ``author_id``: one
+    query, compiled once, for the delete of one's own comment (BENCH.md B5)."""
+    rows = _OWNED_COMMENT.rows(user.pk, comment_id) if _authenticated(user) else []
+    if not rows:
+        return comment_get_visible(comment_id=comment_id, viewer=user)
+    comment = instance_from_row(Comment, rows[0])
+    comment.note = Note.from_db("default", ["id", "author_id"], [comment.note_id, rows[0]["note__author_id"]])
+    return comment
+
+
+_OWNED_COMMENT = PreparedQuery(
+    lambda user_id, comment_id: (
+        Comment.objects.filter(Q(author_id=user_id) | Q(note__author_id=user_id))
+        .filter(pk=comment_id, note__deleted_at__isnull=True)
+        .values(*concrete_columns(Comment), "note__author_id")
+    )
+)
+
+
 def _visible_comment(viewer_id: int | None, comment_id: int) -> QuerySet:
     viewer = viewer_from_id(viewer_id)
     qs = _comments(viewer).filter(pk=comment_id, note__in=Note.objects.visible_to(viewer))
@@ -236,19 +260,24 @@ def boards_attach_covers(boards) -> list[Board]:
     return boards
 
 
-def _require_lists_visible(owner: User, viewer) -> None:
-    """A private account shows its boards and collects only to itself and its followers."""
+def _require_collects_visible(owner: User, viewer) -> None:
+    """Someone else sees ``owner``'s boards and collects only when ``owner`` shows their collects
+    (403 ``collects_hidden``: a board is collects, the default board all those collected without
+    choosing one) and, for a private account, follows them (403 ``private_account``)."""
+    if owner.hide_collects:
+        raise Forbidden("This user keeps their collects private.", code="collects_hidden")
     if not user_can_see_connections(user=owner, viewer=viewer):
         raise Forbidden("This account is private.", code="private_account")
 
 
 def boards_for_user(*, owner: User, viewer) -> QuerySet:
     """``owner``'s boards: all of them for the owner, the public ones for anyone else (403
-    ``private_account`` for non-followers of a private account). Resolve ``owner`` with
-    ``accounts.selectors.user_get_visible`` first (a blocked pair is a 404)."""
+    ``collects_hidden`` when the owner hides their collects, ``private_account`` for non-followers
+    of a private account). Resolve ``owner`` with ``accounts.selectors.user_get_visible`` first (a
+    blocked pair is a 404)."""
     qs = _boards(viewer).filter(owner=owner)
     if not _is_owner(viewer, owner.pk):
-        _require_lists_visible(owner, viewer)
+        _require_collects_visible(owner, viewer)
         qs = qs.filter(is_private=False)
     return qs
 
@@ -256,37 +285,46 @@ def boards_for_user(*, owner: User, viewer) -> QuerySet:
 def _visible_board(viewer_id: int | None, board_id: int) -> QuerySet:
     viewer = viewer_from_id(viewer_id)
     boards = Board.objects.filter(pk=board_id, owner__in=User.objects.visible_to(viewer))
-    return boards.values(*concrete_columns(Board), "owner__is_private")
+    return boards.values(*concrete_columns(Board), "owner__is_private", "owner__hide_collects")
 
 
 _VISIBLE_BOARD = PreparedQuery(_visible_board)
 
 
 def _board_of_visible_owner(*, board_id: int, viewer) -> Board | None:
-    """The board, if its owner is visible to ``viewer``, with ``owner`` loaded enough (id and
-    privacy) for :func:`user_can_see_connections`: one query, compiled once."""
+    """The board, if its owner is visible to ``viewer``, with ``owner`` loaded enough (id, privacy
+    and ``hide_collects``) for :func:`board_get_visible`'s checks: one query, compiled once."""
     rows = _VISIBLE_BOARD.rows(viewer_id_of(viewer), board_id)
     if not rows:
         return None
-    board = instance_from_row(Board, rows[0])
+    row = rows[0]
+    board = instance_from_row(Board, row)
     board.owner = User.from_db(
-        "default", ["id", "is_private"], [board.owner_id, rows[0]["owner__is_private"]]
+        "default",
+        ["id", "is_private", "hide_collects"],
+        [board.owner_id, row["owner__is_private"], row["owner__hide_collects"]],
     )
     return board
 
 
 def board_get_visible(*, board_id: int, viewer, with_cover: bool = True) -> Board:
-    """A board ``viewer`` may see: the owner's own, or a public one of a user visible to them
-    (and followed by them, when the account is private). ``with_cover=False`` skips working out
-    its cover (``cover_media_id``), which only the board's own page shows, and loads of its owner
-    only what this check needs."""
+    """A board ``viewer`` may see: the owner's own, or a public one of a user visible to them who
+    shows their collects (and follows them, when the account is private); 404 otherwise, as
+    :func:`boards_for_user` would not list it. ``with_cover=False`` skips working out its cover
+    (``cover_media_id``), which only the board's own page shows, and loads of its owner only what
+    this check needs."""
     if with_cover:
         board = _boards(viewer).filter(pk=board_id, owner__in=User.objects.visible_to(viewer)).first()
     else:
         board = _board_of_visible_owner(board_id=board_id, viewer=viewer)
     if board is not None and _is_owner(viewer, board.owner_id):
         return board
-    if board is None or board.is_private or not user_can_see_connections(user=board.owner, viewer=viewer):
+    if (
+        board is None
+        or board.is_private
+        or board.owner.hide_collects
+        or not user_can_see_connections(user=board.owner, viewer=viewer)
+    ):
         raise NotFound("No such board.")
     return board
 
@@ -343,7 +381,5 @@ def user_collects(*, owner: User, viewer) -> KeysetRows:
     the owner, notes in private boards are left out."""
     is_owner = _is_owner(viewer, owner.pk)
     if not is_owner:
-        if owner.hide_collects:
-            raise Forbidden("This user keeps their collects private.", code="collects_hidden")
-        _require_lists_visible(owner, viewer)
+        _require_collects_visible(owner, viewer)
     return _COLLECTS.rows(viewer_id_of(viewer), owner.pk, by="user_id", public_only=not is_owner)

@@ -254,7 +254,8 @@ class CommentRepliesView(generics.ListAPIView):
 
 
 class CommentDetailView(generics.GenericAPIView):
-    """One comment; DELETE by its author or the note's author (idempotent, soft)."""
+    """One comment; DELETE by its author or the note's author (idempotent, soft), even across a
+    block between the two."""
 
     serializer_class = CommentOut
 
@@ -264,7 +265,7 @@ class CommentDetailView(generics.GenericAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, comment_id):
-        comment = selectors.comment_get_visible(comment_id=comment_id, viewer=request.user)
+        comment = selectors.comment_get_for_delete(comment_id=comment_id, user=request.user)
         comment_services.comment_delete(comment=comment, user=request.user)
         return Response(status=204)
 
@@ -344,7 +345,8 @@ class BoardListView(generics.ListAPIView):
 
 
 class BoardDetailView(generics.GenericAPIView):
-    """A board. Private boards, and changes to anyone else's board, are 404."""
+    """A board. Private boards, the boards of someone who hides their collects, and changes to
+    anyone else's board are 404."""
 
     serializer_class = BoardOut
 
@@ -396,7 +398,9 @@ class UserCollectsView(CollectListView):
 
 
 class UserBoardsView(generics.ListAPIView):
-    """A profile's boards: the public ones (all of them on your own profile)."""
+    """A profile's boards: the public ones (all of them on your own profile); 403
+    ``collects_hidden`` when the user hides their collects, ``private_account`` for non-followers
+    of a private account."""
 
     serializer_class = BoardOut
 

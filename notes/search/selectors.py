@@ -296,13 +296,13 @@ def _topic_text(query: str) -> str:
 
 
 def search_topics(*, query: str, sort: str, viewer) -> QuerySet:
-    """Unsuppressed topics whose name contains the query (topic names are short: a substring is
-    what people expect, "穿搭" finding "春日穿搭"); best match puts the exact name, then names
-    starting with the query, first."""
+    """Listed topics (``Topic.objects.listed``: not those only drafts use) whose name contains the
+    query (topic names are short: a substring is what people expect, "穿搭" finding "春日穿搭");
+    best match puts the exact name, then names starting with the query, first."""
     text = _topic_text(query)
     if not text:
         return Topic.objects.none()
-    qs = Topic.objects.filter(is_suppressed=False, name__icontains=text)
+    qs = Topic.objects.listed().filter(name__icontains=text)
     if sort == SearchSort.RELEVANCE:
         qs = qs.annotate(
             rank=Case(
@@ -334,9 +334,10 @@ class Suggestion:
 
 
 def search_suggest(*, query: str, limit: int | None = None) -> list[Suggestion]:
-    """Completions of what is being typed: hot searches starting with it, then topics starting with
-    it (pinned and most used first); up to half of the list each, the rest from whichever has more.
-    Two small queries (hot searches are a few hundred rows; topics by name prefix)."""
+    """Completions of what is being typed: hot searches starting with it, then listed topics
+    (``Topic.objects.listed``) starting with it (pinned and most used first); up to half of the list
+    each, the rest from whichever has more. Two small queries (hot searches are a few hundred rows;
+    topics by name prefix)."""
     limit = limit or settings.SEARCH_SUGGEST_LIMIT
     text = _topic_text(query)
     if not text:
@@ -347,7 +348,8 @@ def search_suggest(*, query: str, limit: int | None = None) -> list[Suggestion]:
         .values_list("query", flat=True)[:limit]
     )
     topics = list(
-        Topic.objects.filter(is_suppressed=False, name__istartswith=text)
+        Topic.objects.listed()
+        .filter(name__istartswith=text)
         .order_by("-is_pinned", "-note_count", "id")
         .values_list("name", flat=True)[:limit]
     )

@@ -25,6 +25,7 @@ from accounts.models import Block, Follow, User
 from accounts.services import notify
 from config.errors import Forbidden, InvalidInput, NotFound
 from notes.models import Comment, CommentLike, Note
+from notes.selectors import note_visible_to_user
 from notes.selectors_social import note_for_comments
 from notes.services.interactions import ToggleResult
 from notes.services.notes import _may_mention
@@ -78,7 +79,7 @@ def _mentioned_users(*, comment: Comment, note: Note) -> list[User]:
     return [
         user
         for user in candidates
-        if _may_mention(comment.author, user) and Note.objects.visible_to(user).filter(pk=note.pk).exists()
+        if _may_mention(comment.author, user) and note_visible_to_user(note_id=note.pk, user=user)
     ]
 
 

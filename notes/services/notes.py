@@ -32,6 +32,7 @@ from notes.models import (
     NoteTopic,
     Topic,
 )
+from notes.selectors import note_visible_to_user
 from notes.text import parse_mentions, parse_topics
 from shop import selectors as shop_selectors
 from shop.models import Product
@@ -72,10 +73,16 @@ def _set_live(note: Note, live_before: bool) -> None:
 
 
 def _notify_mentions(note: Note) -> None:
-    user_ids = list(NoteMention.objects.filter(note=note).values_list("user_id", flat=True))
-    for user_id in user_ids:
+    """Tell the people @mentioned in a live note who may see it: a private or followers-only note
+    tells nobody else that it exists. ``notify`` drops repeats, so this runs after every change
+    that leaves a note live: a mention added by an edit, or an edit that opens the note to more
+    readers, tells those who can see it now, and nobody twice."""
+    mentioned = User.objects.filter(notemention__note=note).only("pk")
+    for user in mentioned:
+        if not note_visible_to_user(note_id=note.pk, user=user):
+            continue
         notify(
-            recipient_id=user_id,
+            recipient_id=user.pk,
             actor_id=note.author_id,
             verb=NotificationVerb.MENTION,
             target_type="note",
@@ -312,6 +319,7 @@ def note_update(
         Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + 1)
     _set_live(note, live_before)  # ...so this settles a change of state like any other
     if live_before and _is_live(note):
+        _notify_mentions(note)
         transaction.on_commit(lambda: signals.note_edited.send(sender=Note, note_id=note.pk))
     return note
 

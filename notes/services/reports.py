@@ -25,11 +25,14 @@ class ReportResult:
 
 
 def _check_target(*, reporter: User, target_type: str, target_id: int) -> None:
-    """The reporter must be able to see what they report (404 otherwise, as everywhere)."""
+    """The reporter must be able to see what they report (404 otherwise, as everywhere). A deleted
+    comment shows no body any more (its placeholder stays while it has replies): nothing to report,
+    as there is nothing left to like."""
     if target_type == ReportTarget.NOTE:
         selectors.note_get_for_interaction(note_id=target_id, viewer=reporter)
     elif target_type == ReportTarget.COMMENT:
-        comment_get_visible(comment_id=target_id, viewer=reporter)
+        if comment_get_visible(comment_id=target_id, viewer=reporter).deleted_at is not None:
+            raise NotFound("No such comment.")
     else:
         user = User.objects.visible_to(reporter).filter(pk=target_id).first()
         if user is None:
