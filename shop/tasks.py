@@ -34,13 +34,15 @@ def idempotency_keys_purge() -> int:
 
 
 @shared_task(acks_late=True, time_limit=30, soft_time_limit=25)
-def sandbox_webhook_send(*, kind: str, intent_id: str) -> None:
+def sandbox_webhook_send(
+    *, kind: str, intent_id: str, amount: str | None = None, currency: str = "CNY"
+) -> None:
     """The sandbox provider calling us back, through the same verification as a real webhook.
     Runs twice at worst as two events; the second finds the payment settled and changes nothing."""
     from shop.payments.sandbox import signed_webhook
     from shop.services import payments
 
-    headers, body = signed_webhook(kind=kind, intent_id=intent_id)
+    headers, body = signed_webhook(kind=kind, intent_id=intent_id, amount=amount, currency=currency)
     payments.payment_webhook_receive(provider="sandbox", headers=headers, body=body)
 
 

@@ -37,6 +37,9 @@ class WebhookNotice:
     event_id: str
     kind: str  # PAYMENT_SUCCEEDED or PAYMENT_FAILED; providers map their own names to these
     intent_id: str
+    #: What the provider says the intent is for, when its events say it: checked against the payment.
+    amount: Decimal | None = None
+    currency: str | None = None
 
 
 class PaymentProvider(ABC):

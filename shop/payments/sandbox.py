@@ -7,7 +7,10 @@ until a webhook arrives, e.g. one made with ``signed_webhook``.
 
 Signature header: ``Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``
 with ``settings.SHOP_SANDBOX_WEBHOOK_SECRET``; requests older or newer than
-``SHOP_WEBHOOK_TOLERANCE_SECONDS`` are refused.
+``SHOP_WEBHOOK_TOLERANCE_SECONDS`` are refused. Body: ``{"id": <event id>, "type": <kind>, "data":
+{"intent": <intent id>, "amount": "<0.00>", "currency": "CNY"}}``; the sandbox's own callbacks say
+the amount and currency (the shop refuses an event whose amount is not its payment's), a hand-made
+event may leave them out.
 """
 
 from __future__ import annotations
@@ -35,11 +38,21 @@ def _sign(timestamp: int, body: bytes) -> str:
     return hmac.new(settings.SHOP_SANDBOX_WEBHOOK_SECRET.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_webhook(*, kind: str, intent_id: str, event_id: str | None = None, timestamp: int | None = None):
-    """A webhook request as the sandbox sends it: ``(headers, body)``."""
-    body = json.dumps(
-        {"id": event_id or f"evt_{secrets.token_hex(8)}", "type": kind, "data": {"intent": intent_id}}
-    ).encode()
+def signed_webhook(
+    *,
+    kind: str,
+    intent_id: str,
+    event_id: str | None = None,
+    timestamp: int | None = None,
+    amount: Decimal | str | None = None,
+    currency: str = "CNY",
+):
+    """A webhook request as the sandbox sends it: ``(headers, body)``. With ``amount``, the event
+    says what the intent is for (as the sandbox's own callbacks do), and the shop checks it."""
+    data = {"intent": intent_id}
+    if amount is not None:
+        data |= {"amount": f"{Decimal(amount):.2f}", "currency": currency}
+    body = json.dumps({"id": event_id or f"evt_{secrets.token_hex(8)}", "type": kind, "data": data}).encode()
     timestamp = int(time.time()) if timestamp is None else timestamp
     return {SIGNATURE_HEADER: f"t={timestamp},v1={_sign(timestamp, body)}"}, body
 
@@ -57,7 +70,11 @@ class SandboxProvider(PaymentProvider):
         if kind is not None:
             from shop import tasks
 
-            transaction.on_commit(lambda: tasks.sandbox_webhook_send.delay(kind=kind, intent_id=intent_id))
+            transaction.on_commit(
+                lambda: tasks.sandbox_webhook_send.delay(
+                    kind=kind, intent_id=intent_id, amount=f"{amount:.2f}", currency=currency
+                )
+            )
         return Intent(intent_id=intent_id, client_secret=f"{intent_id}_secret_{secrets.token_hex(8)}")
 
     def refund(self, *, intent_id: str, amount: Decimal, idempotency_key: str) -> str:
@@ -78,6 +95,25 @@ class SandboxProvider(PaymentProvider):
             raise InvalidInput("The webhook is too old (or from the future).", code="stale_webhook")
         try:
             event = json.loads(body)
-            return WebhookNotice(event_id=event["id"], kind=event["type"], intent_id=event["data"]["intent"])
-        except (ValueError, KeyError, TypeError):
+            data = event["data"]
+            amount, currency = data.get("amount"), data.get("currency")
+            return WebhookNotice(
+                event_id=event["id"],
+                kind=event["type"],
+                intent_id=data["intent"],
+                amount=None if amount is None else _amount(amount),
+                currency=currency,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError):
             raise InvalidInput("Malformed event.", code="bad_event") from None
+
+
+def _amount(value) -> Decimal:
+    """An event's amount: a string of a finite number, as the sandbox writes it (a signalling NaN
+    would raise when compared with the payment's amount)."""
+    if not isinstance(value, str):
+        raise TypeError(value)
+    amount = Decimal(value)
+    if not amount.is_finite():
+        raise ValueError(value)
+    return amount

@@ -7,6 +7,7 @@ the transaction that changed the SKUs; a product on sale has an active SKU and a
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -77,6 +78,14 @@ def _apply_skus(product: Product, changes: list[dict]) -> None:
             names[f"new{n}"] = fields["name"]
     if len(set(names.values())) != len(names):
         raise InvalidInput("Two SKUs share a name.", fields={"skus": ["Names must differ."]})
+    # Renames go through a name of their own first: a swap (or a chain, one SKU taking the name
+    # another gives up in the same edit) would meet the unique (product, name) constraint halfway,
+    # which PostgreSQL and SQLite check row by row (a 500, found in the access audit).
+    renamed = [pk for pk in ids if names[pk] != skus[pk].name]
+    if renamed:
+        token = secrets.token_hex(8)
+        for pk in renamed:
+            SKU.objects.filter(pk=pk).update(name=f"renaming {pk} {token}")
     for change in changes:
         if "id" in change:
             sku = skus[change["id"]]

@@ -81,10 +81,13 @@ def idempotent(
     *, user: User, key: str, fingerprint: str, run: Callable[[], tuple[int, dict]]
 ) -> tuple[int, dict]:
     """``run()`` once per (user, key) and return its ``(status, body)``; repeats get the same pair.
-    The same key with another request is a 422."""
-    if not key or len(key) > MAX_KEY_LENGTH:
+    The same key with another request is a 422. A key is 1 to ``MAX_KEY_LENGTH`` printable
+    characters: a control character (a NUL, which PostgreSQL's text refuses: a 500, found in the
+    access audit) is a 400 like a missing key."""
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(
-            f"Send an Idempotency-Key header of 1 to {MAX_KEY_LENGTH} characters.", code="idempotency_key"
+            f"Send an Idempotency-Key header of 1 to {MAX_KEY_LENGTH} printable characters.",
+            code="idempotency_key",
         )
     first = _claim(user, key, fingerprint)
     if first is not None:

@@ -15,11 +15,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Conflict, NotFound
+from config.errors import Conflict, InvalidInput, NotFound
 from shop import tasks
 from shop.choices import OrderStatus, PaymentStatus
 from shop.models import Order, Payment, WebhookEvent
-from shop.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED, get_provider
+from shop.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED, WebhookNotice, get_provider
 from shop.services.lifecycle import order_lock, order_transition
 
 
@@ -124,12 +124,48 @@ def _settle(payment: Payment, kind: str) -> None:
     payment.save(update_fields=["status", "updated_at"])
 
 
+#: The longest event and intent ids the tables hold (``WebhookEvent.event_id``, ``Payment.intent_id``).
+_EVENT_ID_LENGTH = WebhookEvent._meta.get_field("event_id").max_length
+_INTENT_ID_LENGTH = Payment._meta.get_field("intent_id").max_length
+
+
+def _check_notice(notice: WebhookNotice) -> None:
+    """A notice's ids are strings the tables can hold (a provider's JSON may say anything under a
+    good signature: a null id was taken for a repeat, a long one was a 500, found in the access
+    audit)."""
+    if not (
+        isinstance(notice.kind, str)
+        and isinstance(notice.event_id, str)
+        and 0 < len(notice.event_id) <= _EVENT_ID_LENGTH
+        and isinstance(notice.intent_id, str)
+        and 0 < len(notice.intent_id) <= _INTENT_ID_LENGTH
+        and (notice.currency is None or isinstance(notice.currency, str))
+    ):
+        raise InvalidInput("Malformed event.", code="bad_event")
+
+
+def _check_amount(notice: WebhookNotice, payment: Payment) -> None:
+    """An event that says what its intent is for must say what the payment asked for: money that
+    does not match the order is never taken as paying for it (nothing is recorded; the provider's
+    retries keep being refused until someone looks)."""
+    if notice.amount is None:
+        return
+    if notice.amount != payment.amount or notice.currency not in (None, payment.order.currency):
+        raise InvalidInput(
+            f"The event is for {notice.amount} {notice.currency or payment.order.currency}, "
+            f"the payment for {payment.amount} {payment.order.currency}.",
+            code="amount_mismatch",
+        )
+
+
 @transaction.atomic
 def payment_webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -> WebhookResult:
     """Verify and apply one webhook. Each event id is acted on once; repeats are acknowledged and
-    ignored (providers retry until they get a 2xx)."""
+    ignored (providers retry until they get a 2xx). An event whose amount is not its payment's is a
+    400 ``amount_mismatch`` that changes nothing, its id not remembered."""
     gateway = get_provider(provider)
     notice = gateway.parse_webhook(headers=headers, body=body)
+    _check_notice(notice)
     if notice.kind not in (PAYMENT_SUCCEEDED, PAYMENT_FAILED):
         return WebhookResult(duplicate=False)  # events we do not act on
     try:
@@ -146,7 +182,8 @@ def payment_webhook_receive(*, provider: str, headers: Mapping[str, str], body: 
         raise NotFound("No such payment intent.")
     order = order_lock(order_id=order_id)
     payment = order.payments.get(provider=gateway.name, intent_id=notice.intent_id)
+    payment.order = order
+    _check_amount(notice, payment)
     if payment.status == PaymentStatus.PROCESSING:
-        payment.order = order
         _settle(payment, notice.kind)
     return WebhookResult(duplicate=False)
