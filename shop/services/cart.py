@@ -45,6 +45,7 @@ def cart_item_add(*, user: User, sku_id: int, quantity: int, source_note_id: int
     note = _source_note(source_note_id, user)
     item = CartItem.objects.select_for_update().filter(user=user, sku=sku).first()
     if item is None:
+        _lock_user(user.pk)  # two new SKUs added at once must not both fit the last place
         if CartItem.objects.filter(user=user).count() >= settings.SHOP_CART_MAX_ITEMS:
             raise Conflict(f"A cart holds at most {settings.SHOP_CART_MAX_ITEMS} items.", code="cart_full")
         _check_quantity(sku, quantity)
@@ -63,13 +64,17 @@ def cart_item_add(*, user: User, sku_id: int, quantity: int, source_note_id: int
 
 @transaction.atomic
 def cart_item_update(*, item: CartItem, data: dict) -> CartItem:
-    """Change the quantity and/or the source note of one of the user's cart items."""
+    """Change the quantity and/or the source note of one of the user's cart items. The row is
+    locked first: removed (or bought) meanwhile, the item is a 404; only the fields sent are written,
+    so a concurrent add's source note is not undone."""
+    if not CartItem.objects.select_for_update().filter(pk=item.pk).values_list("pk"):
+        raise NotFound("No such cart item.")
     if "quantity" in data:
         _check_quantity(item.sku, data["quantity"])
         item.quantity = data["quantity"]
     if "source_note" in data:
         item.source_note = _source_note(data["source_note"], item.user)
-    item.save(update_fields=["quantity", "source_note", "updated_at"])
+    item.save(update_fields=[*sorted(data), "updated_at"])
     return item
 
 
@@ -82,8 +87,16 @@ def cart_clear(*, user: User) -> None:
 
 
 def _lock_user(user_id: int) -> None:
-    """One address change per user at a time, so the single default stays single."""
+    """One address change (or new cart line) per user at a time, so the single default stays
+    single (and the cart within its size)."""
     list(User.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk"))
+
+
+def _address_now(address: Address) -> Address | None:
+    """The address as it is now, read under ``_lock_user``: the caller's copy was read before the
+    lock, and saving it, or trusting its ``is_default``, would undo a concurrent change of the
+    default (or bring back an address deleted meanwhile). None when it is gone."""
+    return Address.objects.filter(pk=address.pk).first()
 
 
 @transaction.atomic
@@ -104,6 +117,9 @@ def address_update(*, address: Address, data: dict) -> Address:
     """Edit an address. Marking it default unmarks the previous one; the default cannot be unmarked
     (mark another one instead)."""
     _lock_user(address.user_id)
+    address = _address_now(address)
+    if address is None:
+        raise NotFound("No such address.")
     if data.pop("is_default", None):
         Address.objects.filter(user_id=address.user_id, is_default=True).exclude(pk=address.pk).update(
             is_default=False
@@ -119,6 +135,9 @@ def address_update(*, address: Address, data: dict) -> Address:
 def address_delete(*, address: Address) -> None:
     """Delete an address; if it was the default, the newest remaining one takes over."""
     _lock_user(address.user_id)
+    address = _address_now(address)
+    if address is None:
+        return  # deleted meanwhile
     address.delete()
     if address.is_default:
         newest = Address.objects.filter(user_id=address.user_id).order_by("-id").first()

@@ -161,9 +161,12 @@ def order_checkout(
     if from_cart:
         items = [
             CheckoutItem(sku_id=sku_id, quantity=quantity, source_note_id=note_id)
-            for sku_id, quantity, note_id in CartItem.objects.filter(user=buyer).values_list(
-                "sku_id", "quantity", "source_note_id"
-            )
+            # Locked until the bought items are deleted: an add or a change of one of them
+            # meanwhile waits, and then finds it gone, instead of being deleted unbought.
+            for sku_id, quantity, note_id in CartItem.objects.select_for_update()
+            .filter(user=buyer)
+            .order_by("pk")
+            .values_list("sku_id", "quantity", "source_note_id")
         ]
     if not items:
         raise InvalidInput("Your cart is empty.", code="empty_cart")

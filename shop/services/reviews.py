@@ -7,8 +7,9 @@ a review is written, moved to another product or deleted (``review_verify``, cal
 services) and when an order is delivered or refunded (``order_reviews_verify``, called by the order
 state machine).
 
-Lock order: the author's review notes of the product first, then the order lines, as the notes
-services lock the note they edit before calling in.
+Lock order: the product's row, then the author's review notes of the product, then the order lines.
+The order state machine locks the product (its sales count) before it calls in, and the notes
+services lock the note they edit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db.models import Q
 
 from notes.models import Note
 from shop.choices import OrderStatus
-from shop.models import Order, OrderLine
+from shop.models import Order, OrderLine, Product
 from shop.services.catalogue import product_reviews_recount
 
 #: Statuses in which the buyer has received what the line sold.
@@ -29,6 +30,12 @@ def reviews_match(*, author_id: int, product_id: int) -> None:
     matches that still hold are kept, a line whose review went away (deleted, moved, no longer a
     review) or whose order no longer counts (refunded) is freed, and free lines go to unverified
     reviews, oldest first. Then the badges and the product's figures follow. Safe to repeat."""
+    # The product's row first: matches of its reviews then run one after the other, and after any
+    # order move that changed its sales, each reading what the one before committed. (Without it a
+    # review written at the same moment as another, or as a refund, was matched against lines
+    # listed before those committed; and a refund, which locks the product first, waited on a new
+    # review's notes while the review waited on the product.)
+    list(Product.objects.select_for_update(no_key=True).filter(pk=product_id).values_list("pk"))
     reviews = list(
         Note.objects.select_for_update()
         .filter(author_id=author_id, product_id=product_id, rating__isnull=False, deleted_at__isnull=True)
