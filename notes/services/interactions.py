@@ -102,8 +102,12 @@ def _bump_engagement(note: Note, field: str, delta: int) -> int:
     return count
 
 
-def _bump_board(board_id: int, delta: int) -> None:
-    _execute(f"UPDATE {_BOARDS} SET note_count = note_count + %s WHERE id = %s", [delta, board_id])
+def _bump_board(board_id: int, delta: int) -> bool:
+    """Move the board's ``note_count``; False when the board is gone (deleted meanwhile)."""
+    updated, _ = _execute(
+        f"UPDATE {_BOARDS} SET note_count = note_count + %s WHERE id = %s", [delta, board_id]
+    )
+    return updated == 1
 
 
 def _notify(note: Note, actor: User, verb: str) -> None:
@@ -299,6 +303,12 @@ def note_collect(*, note: Note, user: User, board: Board | None = None) -> Toggl
     return _collect_in_steps(note=note, user=user, board=board)
 
 
+def _board_gone() -> NotFound:
+    """The board chosen was deleted after the view found it (``board_delete`` held its row while
+    this waited): nothing is written into it, as its foreign key would refuse at commit."""
+    return NotFound("No such board.")
+
+
 @transaction.atomic
 def _collect_in_steps(*, note: Note, user: User, board: Board | None) -> ToggleResult:
     note = note_get_for_toggle(note_id=note.pk, viewer=user)
@@ -307,7 +317,8 @@ def _collect_in_steps(*, note: Note, user: User, board: Board | None) -> ToggleR
         if _insert_once(_COLLECTS, note_id=note.pk, user_id=user.pk, board_id=board_id):
             _notify(note, user, NotificationVerb.COLLECT)
             count = _bump_engagement(note, "collect_count", 1)
-            _bump_board(board_id, 1)
+            if not _bump_board(board_id, 1):
+                raise _board_gone()
             return ToggleResult(active=True, changed=True, count=count)
         # ``DO NOTHING`` takes no lock: the row it met may be gone by now (an uncollect, or its board
         # deleted, committed in between). Then the note is not collected any more: insert again.
@@ -318,8 +329,11 @@ def _collect_in_steps(*, note: Note, user: User, board: Board | None) -> ToggleR
         raise Conflict("The note was collected and uncollected at the same time; try again.")
     changed = collect.board_id != board_id
     if changed:
-        _bump_board(collect.board_id, -1)
-        _bump_board(board_id, 1)
+        # Both boards in primary-key order: moves the other way at the same moment would otherwise
+        # wait on each other in a cycle.
+        for moved_board_id, delta in sorted([(collect.board_id, -1), (board_id, 1)]):
+            if not _bump_board(moved_board_id, delta) and delta > 0:
+                raise _board_gone()
         collect.board_id = board_id
         collect.save(update_fields=["board"])
     return ToggleResult(active=True, changed=changed, count=_count(note, "collect_count"))

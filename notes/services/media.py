@@ -198,10 +198,13 @@ def _fail(media: Media, reason: str) -> None:
 
 
 def _settle_notes(media_id: int) -> None:
-    """Notes waiting for this medium publish (or fall back to draft when it failed)."""
+    """Notes waiting for this medium publish (or fall back to draft when it failed): in the
+    medium's transaction, and once more after it commits, for a note written meanwhile that read
+    the medium as pending and committed after the first look (see ``notes.services.notes``)."""
     from notes.services.notes import notes_media_settled
 
     notes_media_settled(media_id=media_id)
+    transaction.on_commit(lambda: notes_media_settled(media_id=media_id))
 
 
 @contextmanager

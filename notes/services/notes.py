@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.choices import Audience, NotificationVerb
 from accounts.models import Follow, User
 from accounts.services import notify
-from config.errors import Conflict, Forbidden, InvalidInput
+from config.errors import Conflict, Forbidden, InvalidInput, NotFound
 from notes import signals
 from notes.choices import MediaKind, MediaStatus, NoteStatus, PublishAction
 from notes.models import (
@@ -204,6 +204,25 @@ def _publish_if_ready(note: Note, now: datetime) -> None:
         note.published_at = note.published_at or now
     else:
         note.status = NoteStatus.PROCESSING
+        _settle_after_commit(note.pk)
+
+
+def _settle_after_commit(note_id: int) -> None:
+    """Look at a note left waiting for its media once more, after its transaction commits.
+
+    ``notes.services.media`` settles the notes waiting for a medium when its processing ends, but a
+    note that read the medium as pending while that processing was finishing, and committed after
+    the processing looked for waiting notes, would wait for ever. Whichever commits last sees the
+    other: if every medium is settled when this runs, this settles the note; if one is still
+    pending, its processing commits later and looks again after its commit, when this note is
+    committed."""
+
+    def settle() -> None:
+        media_ids = list(NoteMedia.objects.filter(note_id=note_id).values_list("media_id", flat=True))
+        if media_ids and not Media.objects.filter(pk__in=media_ids, status=MediaStatus.PENDING).exists():
+            notes_media_settled(media_id=media_ids[0])
+
+    transaction.on_commit(settle)
 
 
 @transaction.atomic
@@ -284,6 +303,8 @@ def note_update(
         raise Forbidden("Only the author can edit a note.")
     now = now or timezone.now()
     note = Note.objects.select_for_update().get(pk=note.pk)
+    if note.deleted_at is not None:  # deleted after the caller found it
+        raise NotFound("No such note.")
     if note.status == NoteStatus.HIDDEN:
         raise Conflict("This note was hidden by moderation.", code="note_hidden")
     live_before = _is_live(note)
