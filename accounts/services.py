@@ -106,8 +106,9 @@ def notify(
         cursor.execute(_NOTIFY, {**params, "recipient": recipient_id})
 
 
-def _lock_pair(a: User, b: User) -> None:
-    """Lock both users' rows, lower primary key first.
+def _lock_pair(a: User, b: User) -> dict[int, bool]:
+    """Lock both users' rows, lower primary key first; returns each one's ``is_private`` as it is
+    now (the callers' copies were read before the lock).
 
     Follows, approvals and blocks between the same two people then run one after the other, so a
     follow cannot slip in beside a block committing at the same moment; the fixed order means two
@@ -115,11 +116,17 @@ def _lock_pair(a: User, b: User) -> None:
     ``FOR NO KEY UPDATE`` leaves foreign-key checks (rows inserted elsewhere that point at these
     users, such as notifications) free to proceed, as a plain counter UPDATE would.
     """
-    list(
+    return _lock_users({a.pk, b.pk})
+
+
+def _lock_users(user_ids: set[int]) -> dict[int, bool]:
+    """:func:`_lock_pair` for any number of users: their rows locked in primary-key order, and
+    their ``is_private`` as it is now."""
+    return dict(
         User.objects.select_for_update(no_key=True)
-        .filter(pk__in=[a.pk, b.pk])
+        .filter(pk__in=user_ids)
         .order_by("pk")
-        .values_list("pk")
+        .values_list("pk", "is_private")
     )
 
 
@@ -143,7 +150,13 @@ def user_update_profile(*, user: User, data: dict, avatar=None) -> User:
     interests = data.get("interests")
     if interests is not None:
         data = {**data, "interests": sorted(set(interests), key=list(Category.values).index)}
-    was_private = user.is_private
+    # Going public lets the pending requesters in, moving their counters with ours: their rows are
+    # locked with ours first, in the order follows lock pairs in, so that a requester following
+    # again at that moment does not wait on us in a cycle. Privacy is read under the lock.
+    requester_ids = []
+    if data.get("is_private") is False:
+        requester_ids = list(FollowRequest.objects.filter(target=user).values_list("requester_id", flat=True))
+    was_private = _lock_users({user.pk, *requester_ids}).get(user.pk, user.is_private)
     User.objects.filter(pk=user.pk).update(**data)
     user_id, fields = user.pk, sorted(data)
     transaction.on_commit(lambda: signals.profile_changed.send(sender=User, user_id=user_id, fields=fields))
@@ -217,12 +230,12 @@ def follow_create(*, follower: User, followee: User) -> FollowResult:
     """Follow ``followee`` (idempotent). A private account gets a follow request instead."""
     if follower.pk == followee.pk:
         raise InvalidInput("You cannot follow yourself.", code="self_follow")
-    _lock_pair(follower, followee)
+    private = _lock_pair(follower, followee).get(followee.pk, followee.is_private)
     if _is_blocked_either_way(follower, followee):
         raise NotFound()
     if Follow.objects.filter(follower=follower, followee=followee).exists():
         return FollowResult(FollowState.FOLLOWING, changed=False)
-    if followee.is_private:
+    if private:  # as it is now: the account may have gone public (or private) meanwhile
         _, created = FollowRequest.objects.get_or_create(requester=follower, target=followee)
         if created:
             notify(recipient_id=followee.pk, actor_id=follower.pk, verb=NotificationVerb.FOLLOW_REQUEST)
@@ -336,6 +349,12 @@ def certification_apply(
         "reviewed_by": None,
         "reviewed_at": None,
     }
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return KolCertification.objects.create(user=user, **values)
+        except IntegrityError:  # applied twice at the same moment: the other one is under review
+            raise Conflict("Your application is already under review.", code="already_pending") from None
     certification, _ = KolCertification.objects.update_or_create(user=user, defaults=values)
     return certification
 
@@ -370,21 +389,32 @@ def brand_apply(
         raise InvalidInput(
             "Choose a slug of latin letters, digits or dashes.", fields={"slug": ["Required."]}
         )
+    if clashes := _brand_clashes(name=name, slug=slug):
+        raise Conflict("The brand clashes with an existing one.", code="brand_exists", fields=clashes)
+    try:
+        with transaction.atomic():
+            return Brand.objects.create(
+                owner=owner,
+                name=name,
+                slug=slug,
+                description=description,
+                website=website,
+                business_license=business_license,
+            )
+    except IntegrityError:  # the same name or slug applied for at the same moment (unique columns)
+        clashes = _brand_clashes(name=name, slug=slug)
+        raise Conflict(
+            "The brand clashes with an existing one.", code="brand_exists", fields=clashes
+        ) from None
+
+
+def _brand_clashes(*, name: str, slug: str) -> dict[str, list[str]]:
     clashes = {}
     if Brand.objects.filter(slug=slug).exists():
         clashes["slug"] = ["This slug is taken."]
     if Brand.objects.filter(name__iexact=name).exists():
         clashes["name"] = ["A brand with this name exists."]
-    if clashes:
-        raise Conflict("The brand clashes with an existing one.", code="brand_exists", fields=clashes)
-    return Brand.objects.create(
-        owner=owner,
-        name=name,
-        slug=slug,
-        description=description,
-        website=website,
-        business_license=business_license,
-    )
+    return clashes
 
 
 @transaction.atomic
