@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
 
 from accounts.choices import Audience, Gender, NotificationVerb, ReviewStatus
 
@@ -200,7 +201,8 @@ class Brand(models.Model):
     """A brand account owned by a user; approved brands may run a store and ads."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="brands")
-    name = models.CharField(max_length=80, unique=True)
+    #: Unique whatever its case (a constraint on ``Lower(name)``): "Acme" and "ACME" are one brand.
+    name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=80, unique=True, allow_unicode=False)
     description = models.TextField(max_length=2000, blank=True)
     website = models.URLField(blank=True)
@@ -217,6 +219,13 @@ class Brand(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "-id"], name="brand_status_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="brand_name_unique",
+                violation_error_message="A brand with this name exists.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -222,6 +222,37 @@ def test_five_brand_applications_with_one_name_at_once_make_one(client_for):
     assert list(Brand.objects.values_list("slug", "name")) == [(created["slug"], "山茶花")]
 
 
+def test_brand_names_differing_only_in_case_applied_for_at_once_make_one(client_for):
+    """The service's clash check reads names case-blind, but two applications at once both pass it:
+    only the constraint on ``Lower(name)`` holds them to one."""
+    for round_ in range(3):
+        names = ["Camellia", "CAMELLIA", "camellia", "CaMeLLiA", "cAMELLIA"]
+        applicants = [client_for(UserFactory()) for _ in names]
+        bodies = [
+            {
+                "name": f"{name} {round_}",
+                "slug": f"camellia-{round_}-{i}",
+                "business_license": "91310000MA00000001",
+            }
+            for i, name in enumerate(names)
+        ]
+
+        responses = run_together(
+            [
+                lambda c=c, b=b: c.post("/api/v1/brands", b, format="json")
+                for c, b in zip(applicants, bodies, strict=True)
+            ]
+        )
+
+        assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409]
+        for response in responses:
+            if response.status_code == 409:
+                assert assert_error(response, 409, "brand_exists")["fields"] == {
+                    "name": ["A brand with this name exists."]
+                }
+        assert Brand.objects.filter(name__iexact=f"camellia {round_}").count() == 1
+
+
 def test_one_certification_applied_for_twice_at_once_is_one_application(client_for, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "100/m/ip"}
     bodies = [
