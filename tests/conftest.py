@@ -59,6 +59,15 @@ def make_client(user=None) -> ApiClient:
     return client
 
 
+def twin(client: ApiClient) -> ApiClient:
+    """Another API client with ``client``'s token: one per thread of a concurrency test, no second
+    login."""
+    other = make_client()
+    other.user = client.user
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {client.tokens['access_token']}")
+    return other
+
+
 @pytest.fixture
 def anon_client() -> ApiClient:
     return make_client()

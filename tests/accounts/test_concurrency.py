@@ -13,7 +13,7 @@ import pytest
 from accounts import services
 from accounts.choices import NotificationVerb
 from accounts.models import Block, Brand, Follow, FollowRequest, KolCertification, Notification, User
-from tests.conftest import make_client, requires_postgres
+from tests.conftest import make_client, requires_postgres, twin
 from tests.factories import BrandFactory, UserFactory
 from tests.helpers import assert_counters_match_rows, assert_error, run_together
 
@@ -261,8 +261,7 @@ def test_one_certification_applied_for_twice_at_once_is_one_application(client_f
     for _ in range(6):
         user = UserFactory()
         first = client_for(user)
-        second = make_client()
-        second.credentials(HTTP_AUTHORIZATION=f"Bearer {first.tokens['access_token']}")
+        second = twin(first)
 
         responses = run_together(
             [

@@ -24,7 +24,7 @@ from notes.services import media as media_services
 from notes.services import notes as notes_services
 from notes.services.interactions import note_collect
 from notes.services.notes import note_create
-from tests.conftest import make_client, requires_postgres
+from tests.conftest import requires_postgres, twin
 from tests.factories import UserFactory
 from tests.factories.notes import BoardFactory, MediaFactory, NoteFactory, live_note
 from tests.helpers import assert_error, run_together
@@ -40,14 +40,6 @@ pytestmark = [
 ROUNDS = 8
 NOTES = "/api/v1/notes"
 BOARDS = "/api/v1/boards"
-
-
-def twin(client):
-    """Another API client with ``client``'s token: one per thread, no second login."""
-    other = make_client()
-    other.user = client.user
-    other.credentials(HTTP_AUTHORIZATION=f"Bearer {client.tokens['access_token']}")
-    return other
 
 
 def note_count(user: User) -> int:

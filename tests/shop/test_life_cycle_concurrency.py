@@ -21,7 +21,7 @@ from notes.services.notes import note_create
 from shop.choices import AfterSaleStatus, OrderStatus, PaymentStatus
 from shop.models import SKU, Address, AfterSale, CartItem, Order, OrderEvent, OrderLine, Payment, Product
 from shop.services import orders as order_services
-from tests.conftest import make_client, requires_postgres
+from tests.conftest import make_client, requires_postgres, twin
 from tests.factories import UserFactory
 from tests.factories.notes import MediaFactory
 from tests.factories.shop import AddressFactory, SKUFactory
@@ -44,14 +44,6 @@ pytestmark = [requires_postgres(), pytest.mark.services, pytest.mark.django_db(t
 ROUNDS = 8
 CART_ITEMS = "/api/v1/shop/cart/items"
 ADDRESSES = "/api/v1/shop/addresses"
-
-
-def twin(client):
-    """Another API client with ``client``'s token: one per thread, no second login."""
-    other = make_client()
-    other.user = client.user
-    other.credentials(HTTP_AUTHORIZATION=f"Bearer {client.tokens['access_token']}")
-    return other
 
 
 def stock(sku: SKU) -> int:
