@@ -91,7 +91,9 @@ def build(seed: int = 42) -> Sample:
     )
     sample.commented_notes = sorted(rng.sample(commented, min(100, len(commented)))) or sample.notes[:1]
     boards = list(
-        Board.objects.filter(is_private=False, owner__is_private=False, note_count__gte=5)
+        Board.objects.filter(
+            is_private=False, owner__is_private=False, owner__hide_collects=False, note_count__gte=5
+        )
         .order_by("-note_count", "pk")
         .values_list("pk", flat=True)[:500]
     )
