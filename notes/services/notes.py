@@ -302,6 +302,8 @@ def note_update(
     if editor.pk != note.author_id:
         raise Forbidden("Only the author can edit a note.")
     now = now or timezone.now()
+    # A review's products first, then the note: the shop's lock order (shop.services.reviews).
+    shop_reviews.reviews_lock_products(note.product_id, review[0] if review else None)
     note = Note.objects.select_for_update().get(pk=note.pk)
     if note.deleted_at is not None:  # deleted after the caller found it
         raise NotFound("No such note.")
@@ -350,6 +352,7 @@ def note_delete(*, note: Note, user: User) -> None:
     """Soft-delete; the note disappears everywhere, its rows stay for integrity."""
     if user.pk != note.author_id:
         raise Forbidden("Only the author can delete a note.")
+    shop_reviews.reviews_lock_products(note.product_id)  # the shop's lock order: product, then note
     note = Note.objects.select_for_update().get(pk=note.pk)
     if note.deleted_at is not None:
         return

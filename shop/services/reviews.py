@@ -9,7 +9,7 @@ state machine).
 
 Lock order: the product's row, then the author's review notes of the product, then the order lines.
 The order state machine locks the product (its sales count) before it calls in, and the notes
-services lock the note they edit.
+services lock a review's products (``reviews_lock_products``) before the note they edit or delete.
 """
 
 from __future__ import annotations
@@ -25,6 +25,17 @@ from shop.services.catalogue import product_reviews_recount
 RECEIVED_STATUSES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 
+def reviews_lock_products(*product_ids: int | None) -> None:
+    """Lock these products' rows, in id order: the first step of this module's lock order. A
+    review's edit or delete takes it before locking the note (an order's refund or delivery locks
+    the product and then the buyer's review notes, and would otherwise wait on the note in a cycle)."""
+    ids = sorted({pk for pk in product_ids if pk})
+    if ids:
+        list(
+            Product.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk")
+        )
+
+
 def reviews_match(*, author_id: int, product_id: int) -> None:
     """Match the author's reviews of the product with their received lines of it, one line each:
     matches that still hold are kept, a line whose review went away (deleted, moved, no longer a
@@ -35,7 +46,7 @@ def reviews_match(*, author_id: int, product_id: int) -> None:
     # review written at the same moment as another, or as a refund, was matched against lines
     # listed before those committed; and a refund, which locks the product first, waited on a new
     # review's notes while the review waited on the product.)
-    list(Product.objects.select_for_update(no_key=True).filter(pk=product_id).values_list("pk"))
+    reviews_lock_products(product_id)
     reviews = list(
         Note.objects.select_for_update()
         .filter(author_id=author_id, product_id=product_id, rating__isnull=False, deleted_at__isnull=True)

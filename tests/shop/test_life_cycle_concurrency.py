@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.choices import NotificationVerb
 from accounts.models import Notification
 from notes.models import Note
-from notes.services.notes import note_create
+from notes.services.notes import note_create, note_delete, note_update
 from shop.choices import AfterSaleStatus, OrderStatus, PaymentStatus
 from shop.models import SKU, Address, AfterSale, CartItem, Order, OrderEvent, OrderLine, Payment, Product
 from shop.services import orders as order_services
@@ -549,3 +549,38 @@ def test_a_refund_while_the_buyer_reviews_the_product(shop):
         assert not OrderLine.objects.filter(review_note__isnull=False).exists()
     product = Product.objects.get(pk=sku.product_id)
     assert (product.review_count, product.rating_count) == (ROUNDS * 2, 0)
+
+
+@pytest.mark.parametrize("change", ["delete", "move"])
+def test_a_verified_review_deleted_or_moved_while_its_order_is_refunded(shop, change):
+    """The review's change recounts the product, which a refund locks first and then the buyer's
+    review notes: locking the note before the product deadlocked against it."""
+    sku, buyer, brand = shop
+    elsewhere = SKUFactory(product__store=sku.product.store)
+    for n in range(ROUNDS * 2):
+        order = delivered_order(buyer, brand, sku)
+        note = note_create(
+            author=buyer.user,
+            media_ids=[MediaFactory(owner=buyer.user).pk],
+            title=f"好评 {n}",
+            product_id=sku.product_id,
+            rating=5,
+        )
+        assert Note.objects.get(pk=note.pk).is_verified_purchase
+
+        def refund(order=order):
+            return order_services.order_refund(order=Order.objects.get(pk=order["id"]), actor=None).status
+
+        def review_change(note=note):
+            if change == "delete":
+                note_delete(note=note, user=buyer.user)
+            else:
+                note_update(note=note, editor=buyer.user, data={}, review=(elsewhere.product_id, 4))
+
+        _, refunded = run_together([review_change, refund])
+
+        assert refunded == OrderStatus.REFUNDED
+        assert not OrderLine.objects.filter(review_note=note).exists(), f"round {n}"
+        assert not Note.objects.get(pk=note.pk).is_verified_purchase
+    product = Product.objects.get(pk=sku.product_id)
+    assert (product.review_count, product.rating_count) == (0, 0)
