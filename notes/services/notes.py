@@ -302,8 +302,8 @@ def note_update(
     if editor.pk != note.author_id:
         raise Forbidden("Only the author can edit a note.")
     now = now or timezone.now()
-    # A review's products first, then the note: the shop's lock order (shop.services.reviews).
-    shop_reviews.reviews_lock_products(note.product_id, review[0] if review else None)
+    if review is not None:  # the badge may move: products first, then the note (the shop's lock order)
+        shop_reviews.reviews_lock_products(note.product_id, review[0])
     note = Note.objects.select_for_update().get(pk=note.pk)
     if note.deleted_at is not None:  # deleted after the caller found it
         raise NotFound("No such note.")
