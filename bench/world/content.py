@@ -343,12 +343,12 @@ def _count_of(model, key: str, **filters) -> Coalesce:
 def recount() -> None:
     """Set every denormalised counter from the rows, set-based (one UPDATE per counter).
 
-    The same definitions the services keep with ``F()``: ``note_count`` and topic counts count live
-    notes; comment counts count live comments; ``like_collect_count`` counts the likes and collects
-    on all of a person's notes; a board counts its collects of notes not deleted; a product the notes
-    tagging it, and as sold the quantities of its order lines in orders paid for and not given back
-    (``shop.services.lifecycle``: paying adds them, cancelling or refunding a paid order takes them
-    off, so what counts is an order now in ``PAID_STATUSES``).
+    The same definitions the services keep with ``F()``: ``note_count`` counts live notes, a
+    topic's the public ones among them; comment counts count live comments; ``like_collect_count``
+    counts the likes and collects on all of a person's notes; a board counts its collects of notes
+    not deleted; a product the notes tagging it, and as sold the quantities of its order lines in
+    orders paid for and not given back (``shop.services.lifecycle``: paying adds them, cancelling
+    or refunding a paid order takes them off, so what counts is an order now in ``PAID_STATUSES``).
     """
     live = {"status": NoteStatus.PUBLISHED, "deleted_at__isnull": True}
     User.objects.update(
@@ -376,7 +376,11 @@ def recount() -> None:
     )
     Topic.objects.update(
         note_count=_count_of(
-            NoteTopic, "topic", note__status=NoteStatus.PUBLISHED, note__deleted_at__isnull=True
+            NoteTopic,
+            "topic",
+            note__status=NoteStatus.PUBLISHED,
+            note__deleted_at__isnull=True,
+            note__visibility=Visibility.PUBLIC,
         )
     )
     Board.objects.update(note_count=_count_of(NoteCollect, "board", note__deleted_at__isnull=True))

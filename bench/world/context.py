@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 #: Bump when the generator changes what it builds: a world built by another version is rebuilt.
-WORLD_VERSION = 2
+WORLD_VERSION = 3
 MARKER_TABLE = "bench_world"
 #: Where the checkout benchmark saves the stock it changes (``bench.checkout``); ``wipe`` drops it.
 CHECKOUT_SAVED_TABLE = "bench_checkout_saved"

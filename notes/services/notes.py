@@ -1,7 +1,9 @@
 """Writing notes: create, edit, publish (now, scheduled, or once media are ready), hide, delete.
 
-Counters: ``User.note_count`` and ``Topic.note_count`` count *live* notes (published, not deleted,
-not hidden). Every status change goes through :func:`_set_live`, which moves them in step.
+Counters: ``User.note_count`` counts *live* notes (published, not deleted, not hidden), and
+``Topic.note_count`` the live notes anyone may read (public ones): a topic only private or
+followers-only notes use stays unlisted (``Topic.objects.listed``). Every status change goes through
+:func:`_set_live`, which moves them in step; an edit may also change a note's topics or visibility.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from accounts.models import Follow, User
 from accounts.services import notify
 from config.errors import Conflict, Forbidden, InvalidInput, NotFound
 from notes import signals
-from notes.choices import MediaKind, MediaStatus, NoteStatus, PublishAction
+from notes.choices import MediaKind, MediaStatus, NoteStatus, PublishAction, Visibility
 from notes.models import (
     Board,
     Media,
@@ -54,14 +56,25 @@ def _is_live(note: Note) -> bool:
     return note.status == LIVE and note.deleted_at is None
 
 
-def _set_live(note: Note, live_before: bool) -> None:
-    """Move author and topic counters after ``note`` changed state (it is saved already)."""
+def _in_topics(note: Note) -> bool:
+    """Whether ``note`` counts in its topics' ``note_count``: live, and readable by anyone."""
+    return _is_live(note) and note.visibility == Visibility.PUBLIC
+
+
+def _count_topics(note: Note, delta: int) -> None:
+    Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + delta)
+
+
+def _set_live(note: Note, live_before: bool, *, topics: bool = True) -> None:
+    """Move author and topic counters after ``note`` changed state (it is saved already; its
+    visibility did not change, or ``topics=False`` and the caller counted the topics)."""
     live_now = _is_live(note)
     if live_before == live_now:
         return
     delta = 1 if live_now else -1
     User.objects.filter(pk=note.author_id).update(note_count=F("note_count") + delta)
-    Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + delta)
+    if topics and note.visibility == Visibility.PUBLIC:
+        _count_topics(note, delta)
     if live_now:
         _notify_mentions(note)
     note_id, author_id = note.pk, note.author_id
@@ -309,9 +322,9 @@ def note_update(
         raise NotFound("No such note.")
     if note.status == NoteStatus.HIDDEN:
         raise Conflict("This note was hidden by moderation.", code="note_hidden")
-    live_before = _is_live(note)
-    if live_before:  # counters for the old topics go out, for the new ones come back in
-        Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") - 1)
+    live_before, counted_before = _is_live(note), _in_topics(note)
+    if counted_before:  # the old topics stop counting the note; the new ones count it below
+        _count_topics(note, -1)
     text_changed = any(k in data and data[k] != getattr(note, k) for k in ("title", "body"))
     if text_changed:
         NoteRevision.objects.create(note=note, title=note.title, body=note.body)
@@ -338,9 +351,9 @@ def note_update(
     note.save()
     if note.product_id != reviewed_before:  # the shop's badge was for the product it checked
         shop_reviews.review_verify(note=note, left_product_id=reviewed_before)
-    if live_before:  # the current topics count the note again, as if it were still live...
-        Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + 1)
-    _set_live(note, live_before)  # ...so this settles a change of state like any other
+    if _in_topics(note):  # as it is now: its topics, its visibility, its state
+        _count_topics(note, 1)
+    _set_live(note, live_before, topics=False)
     if live_before and _is_live(note):
         _notify_mentions(note)
         transaction.on_commit(lambda: signals.note_edited.send(sender=Note, note_id=note.pk))

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q, Sum
 
 from accounts.models import Follow, User
 from bench import world
-from notes.choices import MediaStatus, NoteStatus
+from notes.choices import MediaStatus, NoteStatus, Visibility
 from notes.models import Board, Comment, Media, Note, NoteCollect, NoteLike, NoteMedia, NoteTopic, Topic
 from shop.choices import OrderStatus
 from shop.models import (
@@ -134,7 +134,13 @@ def test_counters_equal_the_rows():
         Board.objects.filter(is_default=True).count() == NoteCollect.objects.values("user").distinct().count()
     )
     topics = Topic.objects.annotate(
-        live=Count("notetopic", filter=Q(notetopic__note__status=NoteStatus.PUBLISHED))
+        live=Count(
+            "notetopic",
+            filter=Q(
+                notetopic__note__status=NoteStatus.PUBLISHED,
+                notetopic__note__visibility=Visibility.PUBLIC,
+            ),
+        )
     )
     assert all(topic.note_count == topic.live for topic in topics)
     assert all(

@@ -458,12 +458,6 @@ def _topic_found(client) -> dict[str, bool]:
 
 
 NOWHERE = dict.fromkeys(("page", "notes", "search", "suggest", "trending"), False)
-# Topic.note_count counts live notes whatever their visibility (tests/bench holds the bench world to
-# that), and the topic reads list a topic once it counts one: a topic only private or followers-only
-# notes use is still listed. Left as found; see the audit's report.
-COUNTED_ANYWAY = pytest.mark.xfail(
-    strict=True, reason="Topic.note_count counts private and followers-only live notes"
-)
 
 
 @pytest.mark.parametrize(
@@ -474,8 +468,8 @@ COUNTED_ANYWAY = pytest.mark.xfail(
         "processing",
         "hidden",
         "deleted",
-        pytest.param(Visibility.PRIVATE, marks=COUNTED_ANYWAY),
-        pytest.param(Visibility.FOLLOWERS, marks=COUNTED_ANYWAY),
+        Visibility.PRIVATE,
+        Visibility.FOLLOWERS,
     ],
 )
 def test_a_topic_only_unpublished_notes_use_is_found_nowhere(anon_client, client_for, state):

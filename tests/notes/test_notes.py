@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -187,6 +188,38 @@ def test_edit_keeps_revisions_and_moves_topic_counts(api):
     api.patch(f"/api/v1/notes/{note['id']}", {"action": "draft"}, format="json")
     assert Topic.objects.get(name="新话题").note_count == 0
     assert fresh(api.user).note_count == 0
+
+
+def test_topic_counts_follow_the_visibility_of_a_live_note(api):
+    """A topic counts the live notes anyone may read: an edit that makes a note private or
+    followers-only takes it out of its topics, one that opens it again puts it back."""
+    note = create(api, body="#可见话题 text", visibility="private").json()
+    topic = Topic.objects.get(name="可见话题")
+    assert fresh(topic).note_count == 0 and fresh(api.user).note_count == 1
+    counts = []
+    for visibility in ("public", "followers", "public", "private"):
+        api.patch(f"/api/v1/notes/{note['id']}", {"visibility": visibility}, format="json")
+        counts.append(fresh(topic).note_count)
+    assert counts == [1, 0, 1, 0]
+    api.patch(f"/api/v1/notes/{note['id']}", {"visibility": "public", "action": "draft"}, format="json")
+    assert fresh(topic).note_count == 0  # public but a draft
+    api.patch(f"/api/v1/notes/{note['id']}", {"action": "publish"}, format="json")
+    assert fresh(topic).note_count == 1
+    api.delete(f"/api/v1/notes/{note['id']}")
+    assert fresh(topic).note_count == 0 and fresh(api.user).note_count == 0
+
+
+def test_the_migration_recounts_topics_from_public_live_notes(api):
+    """``notes/0009`` recounts topics counted before the rule (every live note) by the rule."""
+    from django.apps import apps
+
+    migration = importlib.import_module("notes.migrations.0009_topic_count_public_notes")
+    for visibility, body in (("public", "#甲 #乙"), ("followers", "#甲"), ("private", "#乙 #丙")):
+        create(api, body=body, visibility=visibility)
+    create(api, body="#甲 #丙", action="draft")
+    Topic.objects.update(note_count=7)
+    migration.count_public_notes(apps, None)
+    assert dict(Topic.objects.values_list("name", "note_count")) == {"甲": 1, "乙": 1, "丙": 0}
 
 
 def test_edit_refuses_read_only_fields(api):
