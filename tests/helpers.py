@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -107,6 +108,47 @@ def held_in_another_session(hold: Callable[[], None]) -> Iterator[None]:
     finally:
         release.set()
         thread.join(timeout=10)
+
+
+def _sessions_waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def queued_behind(hold: Callable[[], None], jobs: list) -> list:
+    """PostgreSQL: hold what ``hold`` locks in another session, start the jobs one by one, each
+    once the ones before it wait for a lock, then let go: they run in the order they queued. Returns
+    their results; re-raises any failure."""
+    results: list = [None] * len(jobs)
+    errors: list[BaseException] = []
+
+    def worker(index, job):
+        try:
+            results[index] = job()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = []
+    with held_in_another_session(hold):
+        for index, job in enumerate(jobs):
+            threads.append(threading.Thread(target=worker, args=(index, job)))
+            threads[-1].start()
+            deadline = time.monotonic() + 10
+            while _sessions_waiting_for_a_lock() <= index and not errors:
+                assert time.monotonic() < deadline, f"job {index} did not queue for a lock"
+                time.sleep(0.005)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results
 
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/12"

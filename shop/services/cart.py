@@ -82,8 +82,13 @@ def cart_item_remove(*, item: CartItem) -> None:
     item.delete()
 
 
+@transaction.atomic
 def cart_clear(*, user: User) -> None:
-    CartItem.objects.filter(user=user).delete()
+    """Empty the cart. Its lines are locked in id order first, as a checkout of the cart locks
+    them: a plain ``DELETE`` takes them in the order they lie in the table, and the two waited for
+    each other."""
+    lines = CartItem.objects.select_for_update().filter(user=user).order_by("pk").values_list("pk", flat=True)
+    CartItem.objects.filter(pk__in=list(lines)).delete()
 
 
 def _lock_user(user_id: int) -> None:

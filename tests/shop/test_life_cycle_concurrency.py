@@ -25,7 +25,7 @@ from tests.conftest import make_client, requires_postgres, twin
 from tests.factories import UserFactory
 from tests.factories.notes import MediaFactory
 from tests.factories.shop import AddressFactory, SKUFactory
-from tests.helpers import assert_error, run_together
+from tests.helpers import assert_error, queued_behind, run_together
 from tests.shop.orders_support import (
     ORDERS,
     assert_stock_and_money_consistent,
@@ -370,6 +370,30 @@ def test_one_cart_checked_out_twice_at_once_makes_one_order(shop):
     assert Order.objects.filter(buyer=buyer.user).count() == ROUNDS
     assert stock(sku) == 100 - 2 * ROUNDS
     assert_stock_and_money_consistent({sku.pk: 100})
+
+
+def test_emptying_the_cart_while_checking_it_out(shop):
+    """Checkout locks the cart's lines in id order. Emptying the cart deleted them in the order
+    they lie in the table, where a row moves when an update cannot stay in its page (the page is
+    full, or an indexed column changed). With the first line moved last, the emptying locked the
+    others and waited for the first while the checkout held the first and waited for the others:
+    a deadlock, a 500. Here the first line is held while the checkout, then the emptying, queue
+    for it."""
+    _, buyer, _ = shop
+    buyer_2 = twin(buyer)
+    *skus, moved_to = SKUFactory.create_batch(5, stock=100, per_order_limit=50)
+    for sku in skus:
+        assert buyer.post(CART_ITEMS, {"sku": sku.pk}, format="json").status_code == 201
+    first = CartItem.objects.filter(user=buyer.user).order_by("pk")[0]
+    CartItem.objects.filter(pk=first.pk).update(sku=moved_to)  # an indexed column: stored anew
+
+    placed, emptied = queued_behind(
+        lambda: list(CartItem.objects.select_for_update().filter(pk=first.pk)),
+        [lambda: checkout(buyer), lambda: buyer_2.delete("/api/v1/shop/cart")],
+    )
+    assert (placed.status_code, emptied.status_code) == (201, 204), (placed.content, emptied.content)
+    assert sum(len(order["lines"]) for order in placed.json()["orders"]) == 4  # it came first
+    assert not CartItem.objects.filter(user=buyer.user).exists()
 
 
 def test_a_cart_with_one_place_left_takes_one_of_several_skus_added_at_once(shop, settings):
