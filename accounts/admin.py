@@ -27,6 +27,8 @@ class UserAdmin(DjangoUserAdmin):
         "follower_count",
         "following_count",
         "note_count",
+        "public_note_count",
+        "followers_note_count",
         "like_collect_count",
         "is_kol_certified",
     )
@@ -48,6 +50,8 @@ class UserAdmin(DjangoUserAdmin):
                     "follower_count",
                     "following_count",
                     "note_count",
+                    "public_note_count",
+                    "followers_note_count",
                     "like_collect_count",
                 )
             },

@@ -48,7 +48,9 @@ class User(AbstractUser):
 
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
-    note_count = models.PositiveIntegerField(default=0)
+    note_count = models.PositiveIntegerField(default=0, help_text="Live notes, whoever may read them.")
+    public_note_count = models.PositiveIntegerField(default=0, help_text="Live public notes.")
+    followers_note_count = models.PositiveIntegerField(default=0, help_text="Live followers-only notes.")
     like_collect_count = models.PositiveIntegerField(default=0)
 
     objects = ZhongcaoUserManager()

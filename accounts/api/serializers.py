@@ -88,7 +88,10 @@ class ProfileOut(UserSummaryOut):
     is_private = serializers.BooleanField()
     hide_collects = serializers.BooleanField()
     following_count = serializers.IntegerField()
-    note_count = serializers.IntegerField()
+    note_count = serializers.IntegerField(
+        help_text="The published notes you may read: the public ones, with the followers-only ones "
+        "when you follow them, and all of them on your own profile."
+    )
     like_collect_count = serializers.IntegerField()
     date_joined = serializers.DateTimeField()
 
@@ -100,21 +103,30 @@ class ProfileOut(UserSummaryOut):
         "is_private",
         "hide_collects",
         "following_count",
-        "note_count",
         "like_collect_count",
     )
 
     def to_representation(self, user: User) -> dict:
+        request = self.context.get("request")
+        is_following = getattr(user, "viewer_is_following", False)
         summary = user_summary_of(
-            self.context.get("request"),
+            request,
             **user_summary_row(user, ""),
-            is_following=getattr(user, "viewer_is_following", False),
+            is_following=is_following,
             follows_you=getattr(user, "viewer_is_followed_by", False),
             is_requested=getattr(user, "viewer_has_requested", False),
         )
+        viewer = getattr(request, "user", None)
+        if viewer is not None and viewer.pk == user.pk:
+            note_count = user.note_count
+        elif is_following:
+            note_count = user.public_note_count + user.followers_note_count
+        else:
+            note_count = user.public_note_count
         return {
             **summary,
             **{name: getattr(user, name) for name in self._AS_IS},
+            "note_count": note_count,
             "date_joined": datetime_out(user.date_joined),
         }
 

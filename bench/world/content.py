@@ -343,8 +343,9 @@ def _count_of(model, key: str, **filters) -> Coalesce:
 def recount() -> None:
     """Set every denormalised counter from the rows, set-based (one UPDATE per counter).
 
-    The same definitions the services keep with ``F()``: ``note_count`` counts live notes, a
-    topic's the public ones among them; comment counts count live comments; ``like_collect_count``
+    The same definitions the services keep with ``F()``: ``note_count`` counts live notes (and
+    ``public_note_count``/``followers_note_count`` those of each audience), a topic's the public
+    ones among them; comment counts count live comments; ``like_collect_count``
     counts the likes and collects on all of a person's notes; a board counts its collects of notes
     not deleted; a product the notes tagging it, and as sold the quantities of its order lines in
     orders paid for and not given back (``shop.services.lifecycle``: paying adds them, cancelling
@@ -355,6 +356,8 @@ def recount() -> None:
         follower_count=_count_of(Follow, "followee"),
         following_count=_count_of(Follow, "follower"),
         note_count=_count_of(Note, "author", **live),
+        public_note_count=_count_of(Note, "author", **live, visibility=Visibility.PUBLIC),
+        followers_note_count=_count_of(Note, "author", **live, visibility=Visibility.FOLLOWERS),
     )
     Note.objects.update(
         like_count=_count_of(NoteLike, "note"),

@@ -1,9 +1,12 @@
 """Writing notes: create, edit, publish (now, scheduled, or once media are ready), hide, delete.
 
-Counters: ``User.note_count`` counts *live* notes (published, not deleted, not hidden), and
-``Topic.note_count`` the live notes anyone may read (public ones): a topic only private or
-followers-only notes use stays unlisted (``Topic.objects.listed``). Every status change goes through
-:func:`_set_live`, which moves them in step; an edit may also change a note's topics or visibility.
+Counters count *live* notes (published, not deleted, not hidden): ``User.note_count`` all of them,
+``User.public_note_count`` and ``User.followers_note_count`` those of each audience (a profile
+shows each viewer what they may read), ``Topic.note_count`` the public ones (a topic that only
+private or followers-only notes use stays unlisted: ``Topic.objects.listed``). Every change of
+state goes through :func:`_set_live`, which moves them; an edit, which may change a note's topics
+or audience, takes it out of its old topics, counts it in its new ones and moves the author's
+counters by what changed (:func:`_count_author`).
 """
 
 from __future__ import annotations
@@ -56,25 +59,42 @@ def _is_live(note: Note) -> bool:
     return note.status == LIVE and note.deleted_at is None
 
 
-def _in_topics(note: Note) -> bool:
-    """Whether ``note`` counts in its topics' ``note_count``: live, and readable by anyone."""
-    return _is_live(note) and note.visibility == Visibility.PUBLIC
+#: The author's counter of each audience besides ``note_count`` (private notes have none).
+_AUDIENCE_COUNTS = {Visibility.PUBLIC: "public_note_count", Visibility.FOLLOWERS: "followers_note_count"}
+
+
+def _counted_by_author(live: bool, visibility: str) -> set[str]:
+    """The author's counters that count a note that is ``live`` (or not) for ``visibility``."""
+    if not live:
+        return set()
+    return {"note_count", _AUDIENCE_COUNTS[visibility]} if visibility in _AUDIENCE_COUNTS else {"note_count"}
+
+
+def _count_author(note: Note, live_before: bool, visibility_before: str) -> None:
+    """Move the author's counters from what ``note`` counted in before to what it counts in now;
+    an edit that changes neither its state nor its audience writes nothing."""
+    before = _counted_by_author(live_before, visibility_before)
+    now = _counted_by_author(_is_live(note), note.visibility)
+    moves = {field: F(field) - 1 for field in before - now} | {field: F(field) + 1 for field in now - before}
+    if moves:
+        User.objects.filter(pk=note.author_id).update(**moves)
 
 
 def _count_topics(note: Note, delta: int) -> None:
+    """Move the counters of ``note``'s topics now (they count public live notes)."""
     Topic.objects.filter(notetopic__note=note).update(note_count=F("note_count") + delta)
 
 
-def _set_live(note: Note, live_before: bool, *, topics: bool = True) -> None:
-    """Move author and topic counters after ``note`` changed state (it is saved already; its
-    visibility did not change, or ``topics=False`` and the caller counted the topics)."""
+def _set_live(note: Note, live_before: bool, *, counted: bool = False) -> None:
+    """Settle a change of state of ``note`` (it is saved already): its counters (unless the caller
+    ``counted`` it), its mentions and the feeds."""
     live_now = _is_live(note)
     if live_before == live_now:
         return
-    delta = 1 if live_now else -1
-    User.objects.filter(pk=note.author_id).update(note_count=F("note_count") + delta)
-    if topics and note.visibility == Visibility.PUBLIC:
-        _count_topics(note, delta)
+    if not counted:
+        _count_author(note, live_before, note.visibility)
+        if note.visibility == Visibility.PUBLIC:
+            _count_topics(note, 1 if live_now else -1)
     if live_now:
         _notify_mentions(note)
     note_id, author_id = note.pk, note.author_id
@@ -322,8 +342,8 @@ def note_update(
         raise NotFound("No such note.")
     if note.status == NoteStatus.HIDDEN:
         raise Conflict("This note was hidden by moderation.", code="note_hidden")
-    live_before, counted_before = _is_live(note), _in_topics(note)
-    if counted_before:  # the old topics stop counting the note; the new ones count it below
+    live_before, visibility_before = _is_live(note), note.visibility
+    if live_before and visibility_before == Visibility.PUBLIC:  # out of its topics; back in below
         _count_topics(note, -1)
     text_changed = any(k in data and data[k] != getattr(note, k) for k in ("title", "body"))
     if text_changed:
@@ -351,9 +371,10 @@ def note_update(
     note.save()
     if note.product_id != reviewed_before:  # the shop's badge was for the product it checked
         shop_reviews.review_verify(note=note, left_product_id=reviewed_before)
-    if _in_topics(note):  # as it is now: its topics, its visibility, its state
+    if _is_live(note) and note.visibility == Visibility.PUBLIC:  # its topics now
         _count_topics(note, 1)
-    _set_live(note, live_before, topics=False)
+    _count_author(note, live_before, visibility_before)
+    _set_live(note, live_before, counted=True)
     if live_before and _is_live(note):
         _notify_mentions(note)
         transaction.on_commit(lambda: signals.note_edited.send(sender=Note, note_id=note.pk))

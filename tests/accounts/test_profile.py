@@ -51,6 +51,8 @@ def test_me_needs_authentication(anon_client):
         ("follower_count", 1_000_000),
         ("following_count", 5),
         ("note_count", 99),
+        ("public_note_count", 99),
+        ("followers_note_count", 99),
         ("like_collect_count", 123),
         ("username", "someone_else"),
         ("email", "takeover@example.com"),

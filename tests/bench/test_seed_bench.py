@@ -105,8 +105,16 @@ def test_counters_equal_the_rows():
     seed()
     assert_counters_match_rows()
     live = Q(notes__status=NoteStatus.PUBLISHED, notes__deleted_at__isnull=True)
-    for user in User.objects.annotate(live=Count("notes", filter=live)):
+    users = User.objects.annotate(
+        live=Count("notes", filter=live),
+        public=Count("notes", filter=live & Q(notes__visibility=Visibility.PUBLIC)),
+        followers=Count("notes", filter=live & Q(notes__visibility=Visibility.FOLLOWERS)),
+    )
+    for user in users:
         assert user.note_count == user.live, user
+        assert (user.public_note_count, user.followers_note_count) == (user.public, user.followers), user
+    assert User.objects.filter(followers_note_count__gt=0).exists()
+    assert User.objects.filter(public_note_count__lt=F("note_count")).exists()
     notes = Note.objects.annotate(
         n_likes=Count("likes", distinct=True),
         n_collects=Count("collects", distinct=True),

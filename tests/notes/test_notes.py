@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.choices import Audience
-from accounts.models import Notification
+from accounts.models import Notification, User
 from notes.choices import MediaStatus, NoteStatus
 from notes.models import Note, NoteRevision, Topic
 from notes.services import notes as note_services
-from tests.factories import UserFactory
+from tests.factories import FollowFactory, UserFactory
 from tests.factories.notes import MediaFactory, NoteFactory
 from tests.helpers import assert_error
 
@@ -209,6 +209,39 @@ def test_topic_counts_follow_the_visibility_of_a_live_note(api):
     assert fresh(topic).note_count == 0 and fresh(api.user).note_count == 0
 
 
+def test_a_profile_counts_the_notes_its_viewer_may_read(api, client_for, anon_client):
+    """Private notes count on your own profile only, followers-only ones for your followers too;
+    drafts and deleted notes for nobody. Edits move a note between the counts."""
+    author = api.user
+    follower, stranger = UserFactory(), UserFactory()
+    FollowFactory(follower=follower, followee=author)
+    ids = {v: create(api, visibility=v).json()["id"] for v in ("public", "followers", "private")}
+    create(api, action="draft")
+    viewers = {"author": api, "follower": client_for(follower), "stranger": client_for(stranger)}
+    viewers["anonymous"] = anon_client
+
+    def counts():
+        return {
+            name: client.get(f"/api/v1/users/{author.username}").json()["note_count"]
+            for name, client in viewers.items()
+        }
+
+    assert counts() == {"author": 3, "follower": 2, "stranger": 1, "anonymous": 1}
+    assert api.get("/api/v1/me").json()["note_count"] == 3
+    api.patch(f"/api/v1/notes/{ids['private']}", {"visibility": "followers"}, format="json")
+    assert counts() == {"author": 3, "follower": 3, "stranger": 1, "anonymous": 1}
+    api.patch(f"/api/v1/notes/{ids['public']}", {"visibility": "private"}, format="json")
+    assert counts() == {"author": 3, "follower": 2, "stranger": 0, "anonymous": 0}
+    api.delete(f"/api/v1/notes/{ids['followers']}")
+    note_services.note_moderate(note=Note.objects.get(pk=ids["private"]), hide=True)
+    assert counts() == {"author": 1, "follower": 0, "stranger": 0, "anonymous": 0}
+    # Others' list of the notes shows as many as the count says (yours lists drafts too).
+    expected = counts()
+    for name in ("follower", "stranger", "anonymous"):
+        shown = viewers[name].get(f"/api/v1/users/{author.username}/notes").json()["results"]
+        assert len(shown) == expected[name], name
+
+
 def test_the_migration_recounts_topics_from_public_live_notes(api):
     """``notes/0009`` recounts topics counted before the rule (every live note) by the rule."""
     from django.apps import apps
@@ -220,6 +253,20 @@ def test_the_migration_recounts_topics_from_public_live_notes(api):
     Topic.objects.update(note_count=7)
     migration.count_public_notes(apps, None)
     assert dict(Topic.objects.values_list("name", "note_count")) == {"甲": 1, "乙": 1, "丙": 0}
+
+
+def test_the_migration_counts_each_authors_notes_by_audience(api):
+    """``accounts/0004`` sets the audience counters from the notes."""
+    from django.apps import apps
+
+    migration = importlib.import_module("accounts.migrations.0004_note_counts_by_visibility")
+    for visibility in ("public", "public", "followers", "private"):
+        create(api, visibility=visibility)
+    create(api, action="draft")
+    User.objects.update(public_note_count=9, followers_note_count=9)
+    migration.count_notes_by_visibility(apps, None)
+    user = fresh(api.user)
+    assert (user.note_count, user.public_note_count, user.followers_note_count) == (4, 2, 1)
 
 
 def test_edit_refuses_read_only_fields(api):
