@@ -58,30 +58,45 @@ def assert_counters_match_rows() -> None:
         )
 
 
-def run_together(jobs: list) -> list:
-    """Run the callables at once, one thread each; return their results, re-raise any failure."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-    errors: list[BaseException] = []
+class _JobThreads:
+    """Jobs run one thread each (``before`` first in each thread); :meth:`finish` joins them,
+    re-raises the first failure and returns their results in the jobs' order."""
 
-    def worker(index, job):
+    def __init__(self, jobs: list, before: Callable[[], object] = lambda: None):
+        self.jobs, self.before = jobs, before
+        self.results: list = [None] * len(jobs)
+        self.errors: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
+
+    def _run(self, index: int) -> None:
         try:
-            barrier.wait(timeout=10)
-            results[index] = job()
+            self.before()
+            self.results[index] = self.jobs[index]()
         except BaseException as exc:
-            errors.append(exc)
+            self.errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(n, job)) for n, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
+    def start(self, index: int) -> None:
+        self.threads.append(threading.Thread(target=self._run, args=(index,)))
+        self.threads[-1].start()
+
+    def finish(self) -> list:
+        for thread in self.threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in self.threads), "a thread hung"
+        if self.errors:
+            raise self.errors[0]
+        return self.results
+
+
+def run_together(jobs: list) -> list:
+    """Run the callables at once, one thread each; return their results, re-raise any failure."""
+    barrier = threading.Barrier(len(jobs))
+    threads = _JobThreads(jobs, before=lambda: barrier.wait(timeout=10))
+    for index in range(len(jobs)):
+        threads.start(index)
+    return threads.finish()
 
 
 @contextmanager
@@ -123,32 +138,15 @@ def queued_behind(hold: Callable[[], None], jobs: list) -> list:
     """PostgreSQL: hold what ``hold`` locks in another session, start the jobs one by one, each
     once the ones before it wait for a lock, then let go: they run in the order they queued. Returns
     their results; re-raises any failure."""
-    results: list = [None] * len(jobs)
-    errors: list[BaseException] = []
-
-    def worker(index, job):
-        try:
-            results[index] = job()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = []
+    threads = _JobThreads(jobs)
     with held_in_another_session(hold):
-        for index, job in enumerate(jobs):
-            threads.append(threading.Thread(target=worker, args=(index, job)))
-            threads[-1].start()
+        for index in range(len(jobs)):
+            threads.start(index)
             deadline = time.monotonic() + 10
-            while _sessions_waiting_for_a_lock() <= index and not errors:
+            while _sessions_waiting_for_a_lock() <= index and not threads.errors:
                 assert time.monotonic() < deadline, f"job {index} did not queue for a lock"
                 time.sleep(0.005)
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
+    return threads.finish()
 
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/12"
