@@ -179,10 +179,11 @@ def note_attachments_fetch(note: Note) -> Note:
 
 
 def note_get_for_interaction(*, note_id: int, viewer) -> Note:
-    """A note ``viewer`` may see, for a like, collect, share or report: the note row alone, in one
-    query (``note_get_visible`` also joins its author, cover and product, with the viewer's flags);
-    404 otherwise."""
-    note = Note.objects.visible_to(viewer).filter(pk=note_id).first()
+    """A live note ``viewer`` may see, for a share or report: the note row alone, in one query
+    (``note_get_visible`` also joins its author, cover and product, with the viewer's flags); 404
+    otherwise. Its author sees a draft, scheduled, processing or hidden note, but nobody likes,
+    collects, shares, reports or comments on one."""
+    note = Note.objects.live().visible_to(viewer).filter(pk=note_id).first()
     if note is None:
         raise NotFound("No such note.")
     return note
@@ -196,7 +197,7 @@ def note_visible_to_user(*, note_id: int, user) -> bool:
 
 _VISIBLE_AUTHOR = PreparedQuery(
     lambda viewer_id, note_id: (
-        Note.objects.visible_to(viewer_from_id(viewer_id)).filter(pk=note_id).values("author_id")
+        Note.objects.live().visible_to(viewer_from_id(viewer_id)).filter(pk=note_id).values("author_id")
     )
 )
 

@@ -24,6 +24,7 @@ from accounts.choices import Audience, NotificationVerb
 from accounts.models import Block, Follow, User
 from accounts.services import notify
 from config.errors import Forbidden, InvalidInput, NotFound
+from notes.choices import NoteStatus
 from notes.models import Comment, CommentLike, Note
 from notes.selectors import note_visible_to_user
 from notes.selectors_social import note_for_comments
@@ -203,8 +204,9 @@ def _like_count(comment: Comment) -> int:
 
 @transaction.atomic
 def comment_like(*, comment: Comment, user: User) -> ToggleResult:
-    """Like a live comment; liking twice (even concurrently) leaves one row and one increment."""
-    if comment.deleted_at is not None:
+    """Like a live comment on a live note (``comment.note`` loaded); liking twice (even
+    concurrently) leaves one row and one increment."""
+    if comment.deleted_at is not None or comment.note.status != NoteStatus.PUBLISHED:
         raise NotFound("No such comment.")
     created = _insert_like(comment=comment, user=user)
     if created:

@@ -134,6 +134,39 @@ def _note_in_state(state: str, viewer: User | None) -> tuple[Note, Comment, Topi
     return note, comment, topic
 
 
+@pytest.mark.parametrize("state", ["draft", "scheduled", "processing", "hidden"])
+def test_the_author_sees_a_note_that_is_not_out_but_nobody_interacts_with_it(client_for, state):
+    """An author reads their own draft, scheduled, processing or hidden note, but it takes no like,
+    collect, share, comment or report (as nobody else's): a 404, as for a note they may not see,
+    and nothing is counted. Once out, it takes them (their own private note included)."""
+    note, comment, _ = _note_in_state(state, None)
+    author = client_for(note.author)
+    url = f"{NOTES}/{note.pk}"
+    assert author.get(url).status_code == 200
+    writes = [
+        (f"{url}/like", {}),
+        (f"{url}/collect", {}),
+        (f"{url}/share", {"channel": "wechat"}),
+        (f"{url}/comments", {"body": "hi"}),
+        (f"/api/v1/comments/{comment.pk}/replies", {"body": "hi"}),
+        (f"/api/v1/comments/{comment.pk}/like", {}),
+        ("/api/v1/reports", {"target_type": "note", "target_id": note.pk, "reason": "spam"}),
+    ]
+    for target, body in writes:
+        assert_error(author.post(target, body, format="json"), 404, "not_found")
+    counts = Note.objects.values_list("like_count", "collect_count", "share_count", "comment_count")
+    assert counts.get(pk=note.pk) == (0, 0, 0, 1)
+    assert not NoteShare.objects.filter(note=note).exists()
+    assert Comment.objects.get(pk=comment.pk).like_count == 0
+
+    Note.objects.filter(pk=note.pk).update(
+        status=NoteStatus.PUBLISHED, published_at=timezone.now(), visibility=Visibility.PRIVATE
+    )
+    for target, body in writes[:-1]:
+        assert author.post(target, body, format="json").status_code in (200, 201), target
+    assert counts.get(pk=note.pk) == (1, 1, 1, 3)
+
+
 @pytest.mark.parametrize(("state", "visible", "viewer_kind"), CASES)
 def test_every_note_endpoint_answers_as_the_visibility_rule_says(client_for, state, visible, viewer_kind):
     viewer = _viewer(viewer_kind)
