@@ -89,8 +89,9 @@ class ProfileOut(UserSummaryOut):
     hide_collects = serializers.BooleanField()
     following_count = serializers.IntegerField()
     note_count = serializers.IntegerField(
-        help_text="The published notes you may read: the public ones, with the followers-only ones "
-        "when you follow them, and all of them on your own profile."
+        help_text="Published notes: the public ones, with the followers-only ones when you follow "
+        "them, and all of them on your own profile (a private account shows this count to anyone "
+        "and its notes to its followers)."
     )
     like_collect_count = serializers.IntegerField()
     date_joined = serializers.DateTimeField()
