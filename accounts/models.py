@@ -15,10 +15,7 @@ class UserQuerySet(models.QuerySet):
         qs = self.filter(is_active=True)
         if viewer is None or not viewer.is_authenticated:
             return qs
-        blocks = Block.objects.filter(
-            Q(blocker=viewer, blocked=OuterRef("pk")) | Q(blocker=OuterRef("pk"), blocked=viewer)
-        )
-        return qs.exclude(Exists(blocks))
+        return qs.exclude(Exists(Block.objects.between(viewer, "pk")))
 
 
 class ZhongcaoUserManager(UserManager.from_queryset(UserQuerySet)):
@@ -115,6 +112,13 @@ class FollowRequest(models.Model):
         return f"{self.requester_id} ?-> {self.target_id}"
 
 
+class BlockQuerySet(models.QuerySet):
+    def between(self, user, ref: str) -> BlockQuerySet:
+        """Blocks either way between ``user`` and the user at ``OuterRef(ref)`` (for ``Exists``):
+        the one expression of "a block hides the two people from each other"."""
+        return self.filter(Q(blocker=user, blocked=OuterRef(ref)) | Q(blocker=OuterRef(ref), blocked=user))
+
+
 class Block(models.Model):
     """``blocker`` blocked ``blocked``: no follows either way, and each is hidden from the other."""
 
@@ -125,6 +129,8 @@ class Block(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BlockQuerySet.as_manager()
 
     class Meta:
         constraints = [

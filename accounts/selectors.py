@@ -97,10 +97,7 @@ def _relations_listing(relation_qs: QuerySet, *, user_field: str, viewer) -> Que
     """
     qs = relation_qs.filter(**{f"{user_field}__is_active": True}).select_related(user_field)
     if viewer is not None and viewer.is_authenticated:
-        blocked = Block.objects.filter(
-            Q(blocker=viewer, blocked=OuterRef(user_field)) | Q(blocker=OuterRef(user_field), blocked=viewer)
-        )
-        qs = qs.exclude(Exists(blocked))
+        qs = qs.exclude(Exists(Block.objects.between(viewer, user_field)))
     return qs.annotate(**_relationship_annotations(viewer, ref=user_field))
 
 
@@ -138,13 +135,10 @@ def _inbox(user: User) -> QuerySet:
     """``user``'s notifications from actors they may still see (``User.objects.visible_to``'s rule,
     on the inbox's own join): a block hides the other person's past notices too, from both sides,
     and a deactivated account's vanish with it. System notices (no actor) always show."""
-    blocked = Block.objects.filter(
-        Q(blocker=user, blocked=OuterRef("actor")) | Q(blocker=OuterRef("actor"), blocked=user)
-    )
     return (
         Notification.objects.filter(recipient=user)
         .filter(Q(actor__isnull=True) | Q(actor__is_active=True))
-        .exclude(Exists(blocked))
+        .exclude(Exists(Block.objects.between(user, "actor")))
     )
 
 

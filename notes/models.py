@@ -101,11 +101,7 @@ class NoteQuerySet(models.QuerySet):
                 others, visibility=Visibility.PUBLIC, author__is_private=False
             )
         follows_author = Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("author")))
-        blocked = Exists(
-            Block.objects.filter(
-                Q(blocker=viewer, blocked=OuterRef("author")) | Q(blocker=OuterRef("author"), blocked=viewer)
-            )
-        )
+        blocked = Exists(Block.objects.between(viewer, "author"))
         open_author = Q(author__is_private=False) | Q(follows_author=True)
         readable = Q(visibility=Visibility.PUBLIC, author__is_private=False) | (
             Q(visibility__in=[Visibility.PUBLIC, Visibility.FOLLOWERS]) & Q(follows_author=True)
@@ -188,6 +184,11 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"Note {self.pk}"
+
+    @property
+    def is_live(self) -> bool:
+        """What ``Note.objects.live()`` selects: published and not deleted."""
+        return self.status == NoteStatus.PUBLISHED and self.deleted_at is None
 
 
 class NoteMedia(models.Model):

@@ -30,11 +30,7 @@ def _authenticated(viewer) -> bool:
 
 
 def _blocked_with(viewer, ref: str) -> Exists:
-    return Exists(
-        Block.objects.filter(
-            Q(blocker=viewer, blocked=OuterRef(ref)) | Q(blocker=OuterRef(ref), blocked=viewer)
-        )
-    )
+    return Exists(Block.objects.between(viewer, ref))
 
 
 def _comments(viewer) -> QuerySet:

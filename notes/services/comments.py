@@ -24,7 +24,6 @@ from accounts.choices import Audience, NotificationVerb
 from accounts.models import Block, Follow, User
 from accounts.services import notify
 from config.errors import Forbidden, InvalidInput, NotFound
-from notes.choices import NoteStatus
 from notes.models import Comment, CommentLike, Note
 from notes.selectors import note_visible_to_user
 from notes.selectors_social import note_for_comments
@@ -206,7 +205,7 @@ def _like_count(comment: Comment) -> int:
 def comment_like(*, comment: Comment, user: User) -> ToggleResult:
     """Like a live comment on a live note (``comment.note`` loaded); liking twice (even
     concurrently) leaves one row and one increment."""
-    if comment.deleted_at is not None or comment.note.status != NoteStatus.PUBLISHED:
+    if comment.deleted_at is not None or not comment.note.is_live:
         raise NotFound("No such comment.")
     created = _insert_like(comment=comment, user=user)
     if created:

@@ -43,7 +43,6 @@ from shop import selectors as shop_selectors
 from shop.models import Product
 from shop.services import reviews as shop_reviews
 
-LIVE = NoteStatus.PUBLISHED
 COORD_STEP = Decimal("0.001")  # ~100 m: places are shown, homes are not pinpointed
 
 
@@ -53,10 +52,6 @@ class Place:
     city: str = ""
     lat: float | None = None
     lng: float | None = None
-
-
-def _is_live(note: Note) -> bool:
-    return note.status == LIVE and note.deleted_at is None
 
 
 #: The author's counter of each audience besides ``note_count`` (private notes have none).
@@ -74,7 +69,7 @@ def _count_author(note: Note, live_before: bool, visibility_before: str) -> None
     """Move the author's counters from what ``note`` counted in before to what it counts in now;
     an edit that changes neither its state nor its audience writes nothing."""
     before = _counted_by_author(live_before, visibility_before)
-    now = _counted_by_author(_is_live(note), note.visibility)
+    now = _counted_by_author(note.is_live, note.visibility)
     moves = {field: F(field) - 1 for field in before - now} | {field: F(field) + 1 for field in now - before}
     if moves:
         User.objects.filter(pk=note.author_id).update(**moves)
@@ -88,7 +83,7 @@ def _count_topics(note: Note, delta: int) -> None:
 def _set_live(note: Note, live_before: bool, *, counted: bool = False) -> None:
     """Settle a change of state of ``note`` (it is saved already): its counters (unless the caller
     ``counted`` it), its mentions and the feeds."""
-    live_now = _is_live(note)
+    live_now = note.is_live
     if live_before == live_now:
         return
     if not counted:
@@ -342,7 +337,7 @@ def note_update(
         raise NotFound("No such note.")
     if note.status == NoteStatus.HIDDEN:
         raise Conflict("This note was hidden by moderation.", code="note_hidden")
-    live_before, visibility_before = _is_live(note), note.visibility
+    live_before, visibility_before = note.is_live, note.visibility
     if live_before and visibility_before == Visibility.PUBLIC:  # out of its topics; back in below
         _count_topics(note, -1)
     text_changed = any(k in data and data[k] != getattr(note, k) for k in ("title", "body"))
@@ -371,11 +366,11 @@ def note_update(
     note.save()
     if note.product_id != reviewed_before:  # the shop's badge was for the product it checked
         shop_reviews.review_verify(note=note, left_product_id=reviewed_before)
-    if _is_live(note) and note.visibility == Visibility.PUBLIC:  # its topics now
+    if note.is_live and note.visibility == Visibility.PUBLIC:  # its topics now
         _count_topics(note, 1)
     _count_author(note, live_before, visibility_before)
     _set_live(note, live_before, counted=True)
-    if live_before and _is_live(note):
+    if live_before and note.is_live:
         _notify_mentions(note)
         transaction.on_commit(lambda: signals.note_edited.send(sender=Note, note_id=note.pk))
     return note
@@ -390,7 +385,7 @@ def note_delete(*, note: Note, user: User) -> None:
     note = Note.objects.select_for_update().get(pk=note.pk)
     if note.deleted_at is not None:
         return
-    live_before = _is_live(note)
+    live_before = note.is_live
     note.deleted_at = timezone.now()
     note.save(update_fields=["deleted_at", "updated_at"])
     if note.product_id:  # its purchase may verify another review
@@ -403,7 +398,7 @@ def note_delete(*, note: Note, user: User) -> None:
 def note_moderate(*, note: Note, hide: bool) -> Note:
     """Hide a note (moderation) or restore it to published."""
     note = Note.objects.select_for_update().get(pk=note.pk)
-    live_before = _is_live(note)
+    live_before = note.is_live
     if hide:
         note.status = NoteStatus.HIDDEN
     elif note.status == NoteStatus.HIDDEN:
