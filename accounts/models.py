@@ -50,6 +50,17 @@ class User(AbstractUser):
     followers_note_count = models.PositiveIntegerField(default=0, help_text="Live followers-only notes.")
     like_collect_count = models.PositiveIntegerField(default=0)
 
+    #: The counters above: moved by every follow, note and like, and no part of who the user is (a
+    #: change of any other column reaches ``accounts.usercache``, see migration 0005).
+    COUNTERS = (
+        "follower_count",
+        "following_count",
+        "note_count",
+        "public_note_count",
+        "followers_note_count",
+        "like_collect_count",
+    )
+
     objects = ZhongcaoUserManager()
 
     class Meta(AbstractUser.Meta):

@@ -40,7 +40,8 @@ _USER_COLUMNS = concrete_columns(User)
 _USER_BY_PK = PreparedQuery(lambda pk: User.objects.filter(pk=pk).values(*_USER_COLUMNS))
 
 
-def _user_from_row(row: dict) -> User:
+def user_from_row(row: dict) -> User:
+    """A ``User`` from a row of its columns (and the relationship flags, when the row has them)."""
     user = instance_from_row(User, row)
     for flag in _FLAGS:
         if flag in row:
@@ -48,10 +49,16 @@ def _user_from_row(row: dict) -> User:
     return user
 
 
-def user_get_by_pk(pk: int) -> User | None:
-    """The user with ``pk``, loaded for every authenticated request: one query, compiled once."""
+def user_row(pk: int) -> dict | None:
+    """The row of the user with ``pk`` (its concrete columns), or None: one query, compiled once."""
     rows = _USER_BY_PK.rows(pk)
-    return _user_from_row(rows[0]) if rows else None
+    return rows[0] if rows else None
+
+
+def user_get_by_pk(pk: int) -> User | None:
+    """The user with ``pk``, as every authenticated write loads it (reads: ``accounts.usercache``)."""
+    row = user_row(pk)
+    return user_from_row(row) if row is not None else None
 
 
 def _visible_user(viewer_id: int | None, username: str) -> QuerySet:
@@ -71,7 +78,7 @@ def user_get_visible(*, username: str, viewer) -> User:
     rows = _VISIBLE_USER.rows(viewer_id_of(viewer), username)
     if not rows:
         raise NotFound("No such user.")
-    return _user_from_row(rows[0])
+    return user_from_row(rows[0])
 
 
 def user_can_see_connections(*, user: User, viewer) -> bool:

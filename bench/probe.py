@@ -72,10 +72,11 @@ def count(endpoint: Endpoint, sample: Sample) -> dict:
     requests = endpoint.requests(sample)
     counts, statuses = {}, {}
     if endpoint.kind == "write":
-        # A pair to warm up (first use of the views, cached lookups), then one counted; each DELETE
-        # takes back what its POST did, as in the load rotation.
-        created = _created(_send(client, requests[0], sample))
-        _send(client, requests[1], sample, requests[1].path.replace(CREATED, created))
+        # A pair to warm up (first use of the views, cached lookups, the writer's user), then the
+        # same pair counted, as the load rotation repeats it; each DELETE takes back what its POST
+        # did.
+        created = _created(_send(client, requests[2], sample))
+        _send(client, requests[3], sample, requests[3].path.replace(CREATED, created))
         for request in requests[2:4]:
             sql, trips, response = _count(client, request, sample, request.path.replace(CREATED, created))
             created = _created(response)

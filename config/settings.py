@@ -287,6 +287,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 
 # Uploaded files above this size are streamed to a temporary file instead of held in memory, so a
 # 200 MiB video costs a worker disk, not RAM. (It does not cap the file size: the MEDIA_* limits do.)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# PostgreSQL: a signed-in read takes its user from the web process's copy of the row, kept this long
+# at most; any change but a counter's reaches every process at its commit (accounts.usercache).
+USER_CACHE_SECONDS = env.int("USER_CACHE_SECONDS", default=60)
+
 # Notes media pipeline: checked at upload, before anything is decoded or stored.
 MEDIA_MAX_IMAGE_BYTES = env.int("MEDIA_MAX_IMAGE_BYTES", default=20 * 1024 * 1024)
 MEDIA_MAX_VIDEO_BYTES = env.int("MEDIA_MAX_VIDEO_BYTES", default=200 * 1024 * 1024)

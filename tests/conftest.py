@@ -22,6 +22,9 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # A test's writes are rolled back, never committed, so PostgreSQL never tells the user cache
+    # about them: it is tested on its own, with committed writes (tests/accounts/test_usercache.py).
+    settings.USER_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ class MeView(APIView):
 
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    user_copy = False  # it shows the user's counters, which a copy may lag (accounts.usercache)
 
     @extend_schema(responses=s.MeOut)
     def get(self, request):

@@ -12,9 +12,11 @@ from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import SAFE_METHODS
 
 from accounts.models import User
 from accounts.selectors import user_get_by_pk
+from accounts.usercache import user_get_kept
 
 #: Access tokens whose signature was checked, per process (a token lives minutes; a client sends it
 #: with every request in that time).
@@ -25,13 +27,23 @@ class JWTAuthentication(JWTTokenAuthentication):
     """allauth's stateless check verifies only the signature and expiry, and loads the user lazily.
 
     A deleted user then raised ``DoesNotExist`` (a 500) and a deactivated one kept full access until
-    the token expired. Loading the user here costs nothing extra: it is the same one query (compiled
-    once, see ``user_get_by_pk``).
+    the token expired. A write loads the user (one query, compiled once: ``user_get_by_pk``); a read
+    takes it from the process's copy that PostgreSQL keeps true (``accounts.usercache``).
     """
+
+    #: Whether the user may come from the process's copy (set per request: DRF makes an
+    #: authenticator per request). A view's ``user_copy`` says, else its method: a read may, a write
+    #: loads the row for its services.
+    copy = False
 
     @property
     def keyword(self) -> str:
         return headless_setting("JWT_AUTHORIZATION_HEADER_SCHEME")
+
+    def authenticate(self, request):
+        view = request.parser_context.get("view")
+        self.copy = getattr(view, "user_copy", request.method in SAFE_METHODS)
+        return super().authenticate(request)
 
     def authenticate_credentials(self, key: str):
         payload = access_token_payload(key)
@@ -39,7 +51,7 @@ class JWTAuthentication(JWTTokenAuthentication):
             pk = User._meta.pk.to_python(payload["sub"])
         except ValidationError as error:
             raise AuthenticationFailed("Invalid token.") from error
-        user = user_get_by_pk(pk)
+        user = user_get_kept(pk) if self.copy else user_get_by_pk(pk)
         if user is None or not user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
         return user, payload

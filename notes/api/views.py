@@ -112,6 +112,7 @@ class NoteDetailView(APIView):
 
 class NoteLikeView(APIView):
     permission_classes = [IsAuthenticated]
+    user_copy = True  # the toggle uses the user's id alone (accounts.usercache)
 
     @extend_schema(request=None, responses=s.ToggleOut)
     def post(self, request, note_id):
@@ -128,6 +129,7 @@ class NoteCollectView(APIView):
     """Collect into one of your boards (your default board when ``board`` is omitted)."""
 
     permission_classes = [IsAuthenticated]
+    user_copy = True  # the toggle uses the user's id alone (accounts.usercache)
 
     @extend_schema(request=s.CollectIn, responses=s.ToggleOut)
     def post(self, request, note_id):
