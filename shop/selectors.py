@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, JSONObject, NullIf
+from django.db.models.functions import Cast, JSONObject, NullIf
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
 
@@ -159,24 +159,26 @@ def product_get_for_viewer(*, product_id: int, viewer) -> Product:
     product.shows_stock = product.is_owner or bool(getattr(viewer, "is_staff", False))
     skus = [instance_from_row(SKU, sku) for sku in _SKUS.rows(product_id)]
     product.sku_list = skus if product.is_owner else [sku for sku in skus if sku.is_active]
+    counts = row["review_counts"] or {}
     product.ratings = RatingSummary(
-        all=RatingFigures.of({r: row[f"all_{r}"] for r in RATINGS}),
-        verified=RatingFigures.of({r: row[f"verified_{r}"] for r in RATINGS}),
+        all=RatingFigures.of({r: counts.get(f"all_{r}", 0) for r in RATINGS}),
+        verified=RatingFigures.of({r: counts.get(f"verified_{r}", 0) for r in RATINGS}),
     )
     return product
 
 
-def _review_counts() -> dict[str, Subquery]:
-    """Star counts 1-5 of the counted reviews (``counted_reviews``), all and verified, as
-    sub-selects of a product query (``all_1``... ``verified_5``)."""
-    counted = counted_reviews(product_id=OuterRef("pk")).order_by().values("product_id")
-    return {
-        f"{kind}_{r}": Coalesce(
-            Subquery(counted.filter(rating=r, **extra).annotate(n=Count("pk")).values("n")), 0
-        )
-        for kind, extra in (("all", {}), ("verified", {"is_verified_purchase": True}))
+def _review_counts() -> Subquery:
+    """Star counts 1-5 of the counted reviews (``counted_reviews``), all and verified, as one JSON
+    object (``all_1``... ``verified_5``; null without reviews) of one sub-select of a product query:
+    a single pass over the product's reviews instead of one per figure."""
+    verified = Q(is_verified_purchase=True)
+    counts = {
+        f"{kind}_{r}": Count("pk", filter=Q(rating=r) & extra)
+        for kind, extra in (("all", Q()), ("verified", verified))
         for r in RATINGS
     }
+    counted = counted_reviews(product_id=OuterRef("pk")).order_by().values("product_id")
+    return Subquery(counted.annotate(counts=JSONObject(**counts)).values("counts"))
 
 
 def _gallery() -> Subquery:
@@ -209,15 +211,14 @@ def gallery_rows(items: list[dict] | None) -> list[dict]:
 def _product_page(viewer_id: int | None, product_id: int) -> QuerySet:
     viewer = viewer_from_id(viewer_id)
     qs = _visible(products_for_cards().filter(pk=product_id), viewer)
-    counts = _review_counts()
-    return qs.annotate(gallery=_gallery(), **counts).values(
+    return qs.annotate(gallery=_gallery(), review_counts=_review_counts()).values(
         *concrete_columns(Product),
         *concrete_columns(Store, "store__"),
         *concrete_columns(Brand, "store__brand__"),
         "cover_name",
         "in_stock",
         "gallery",
-        *counts,
+        "review_counts",
     )
 
 

@@ -7,8 +7,6 @@ on live counters (sales, price, rating), so their opaque ``cursor`` carries an o
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -114,7 +112,7 @@ def product_page(request, product) -> dict:
         "images": [media_out(request, **row) for row in product.gallery],
         "skus": [sku_out(sku, product.shows_stock) for sku in product.sku_list],
         "sales_count": product.sales_count,
-        "ratings": {"all": asdict(product.ratings.all), "verified": asdict(product.ratings.verified)},
+        "ratings": {"all": vars(product.ratings.all), "verified": vars(product.ratings.verified)},
         "planted_by": [note_card(request, row) for row in product.planted_by],
         "is_owner": product.is_owner,
         "created_at": datetime_out(product.created_at),
