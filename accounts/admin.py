@@ -23,15 +23,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_filter = ("is_kol_certified", "is_private", "is_active", "is_staff", "gender", "groups")
     search_fields = ("username", "nickname", "email", "city")
-    readonly_fields = (
-        "follower_count",
-        "following_count",
-        "note_count",
-        "public_note_count",
-        "followers_note_count",
-        "like_collect_count",
-        "is_kol_certified",
-    )
+    readonly_fields = (*User.COUNTERS, "is_kol_certified")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (
@@ -44,17 +36,7 @@ class UserAdmin(DjangoUserAdmin):
         ),
         (
             "Standing (maintained by the app)",
-            {
-                "fields": (
-                    "is_kol_certified",
-                    "follower_count",
-                    "following_count",
-                    "note_count",
-                    "public_note_count",
-                    "followers_note_count",
-                    "like_collect_count",
-                )
-            },
+            {"fields": ("is_kol_certified", *User.COUNTERS)},
         ),
     )
 
