@@ -110,7 +110,7 @@ class UserCache:
                     self.listening.set()
                     while not self._stopped.is_set():
                         for notice in conn.notifies(timeout=POLL_SECONDS):
-                            self.forget(int(notice.payload))
+                            self.forget(_user_id(notice.payload))
             except Exception:  # a lost connection, a restarted server: listen again
                 if not self._stopped.is_set():
                     logger.warning("user cache: the listener lost its connection", exc_info=True)
@@ -124,6 +124,11 @@ class UserCache:
         self.listening.clear()
         self.forget()
         self._thread.join()
+
+
+def _user_id(payload: str) -> int | None:
+    """The id a notice names; None (everyone) for anything else sent on the channel."""
+    return int(payload) if payload.isdigit() else None
 
 
 def _copied(row: dict) -> dict:

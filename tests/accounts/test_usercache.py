@@ -190,3 +190,16 @@ def test_without_postgresql_every_read_loads_its_user(kept):
     assert _user_queries(client, profile, user) == (200, 1)
     assert _user_queries(client, profile, user) == (200, 1)
     assert usercache._cache is None
+
+
+@requires_postgres("notifications are PostgreSQL's")
+def test_a_notice_that_names_no_user_forgets_everyone_and_the_listener_stays(kept):
+    user = UserFactory()
+    assert pk_loaded(user.pk) is True
+    assert pk_loaded(user.pk) is False
+    cache = usercache._process_cache()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, 'not an id')", [usercache.CHANNEL])
+    assert _eventually(lambda: pk_loaded(user.pk))
+    assert cache.listening.is_set()  # heard, not a broken connection
+    assert pk_loaded(user.pk) is False  # kept again at once
