@@ -121,6 +121,7 @@ class OrdersView(generics.ListAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = s.OrderOut
+    user_copy = True  # checkout uses the buyer's id and settings, never the counters (accounts.usercache)
 
     def get_queryset(self):
         as_brand = self.request.query_params.get("as") == "brand"

@@ -33,11 +33,14 @@ def request_fingerprint(*, method: str, path: str, data) -> str:
 
 _KEYS = IdempotencyKey._meta.db_table
 #: The key row, unless the user has it already; on PostgreSQL with the wait for a repeat's first
-#: request bounded: ``lock_timeout`` is set by the row source, before the insert meets the index.
+#: request bounded: ``lock_timeout`` is set by the row source, before the insert meets the index,
+#: and lifted again by the outer query, which reads the inserted row after that wait (the work
+#: itself may wait on stock rows as long as it needs).
 _CLAIM = {
-    "postgresql": f'INSERT INTO {_KEYS} (user_id, "key", fingerprint, created_at) SELECT %s, %s, %s, %s '
-    "FROM (SELECT set_config('lock_timeout', %s, true)) AS bounded_wait "
-    'ON CONFLICT (user_id, "key") DO NOTHING RETURNING id',
+    "postgresql": f'WITH claimed AS (INSERT INTO {_KEYS} (user_id, "key", fingerprint, created_at) '
+    "SELECT %s, %s, %s, %s FROM (SELECT set_config('lock_timeout', %s, true)) AS bounded_wait "
+    'ON CONFLICT (user_id, "key") DO NOTHING RETURNING id) '
+    "SELECT id, set_config('lock_timeout', '0', true) FROM claimed",
     "sqlite": f'INSERT INTO {_KEYS} (user_id, "key", fingerprint, created_at) VALUES (%s, %s, %s, %s) '
     'ON CONFLICT (user_id, "key") DO NOTHING RETURNING id',
 }
@@ -49,10 +52,9 @@ def _claim(user: User, key: str, fingerprint: str) -> IdempotencyKey | None:
     One statement (no savepoint): ``ON CONFLICT DO NOTHING`` waits for a first request still in
     flight and then inserts nothing; a wait beyond ``SHOP_IDEMPOTENCY_WAIT_MS`` is a 409, which ends
     the transaction."""
-    postgres = connection.vendor == "postgresql"
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [user.pk, key, fingerprint, now]
-    if postgres:
+    if connection.vendor == "postgresql":
         params.append(f"{settings.SHOP_IDEMPOTENCY_WAIT_MS}ms")
     try:
         with connection.cursor() as cursor:
@@ -66,14 +68,7 @@ def _claim(user: User, key: str, fingerprint: str) -> IdempotencyKey | None:
         ) from None
     if not claimed:
         return IdempotencyKey.objects.get(user=user, key=key)
-    if postgres:
-        _set_lock_timeout("0")  # the work itself may wait on stock rows as long as it needs
     return None
-
-
-def _set_lock_timeout(value: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from shop.services.catalogue import product_update
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
 from tests.factories.shop import SKUFactory
-from tests.helpers import assert_error, held_in_another_session, run_together
+from tests.helpers import assert_error, held_in_another_session, queued_behind, run_together
 from tests.shop.orders_support import buyer_with_address, checkout
 
 pytestmark = [requires_postgres(), pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -62,6 +62,22 @@ def test_a_key_still_in_flight_is_a_409(client_for, user, settings):
         assert "still in progress" in error["message"]
     assert not Order.objects.exists()
     assert checkout(buyer, [(sku, 1)], key="busy").status_code == 201
+
+
+def test_the_bound_on_waiting_for_a_key_does_not_bound_the_checkouts_own_waits(client_for, user, settings):
+    """The claim of the key waits at most ``SHOP_IDEMPOTENCY_WAIT_MS``; the checkout after it may
+    wait for a busy SKU as long as that takes."""
+    settings.SHOP_IDEMPOTENCY_WAIT_MS = 1
+    sku = SKUFactory(stock=10)
+    buyer = buyer_with_address(client_for, user)
+
+    def another_checkout_takes_the_stock():
+        SKU.objects.filter(pk=sku.pk).update(stock=9)
+
+    [response] = queued_behind(another_checkout_takes_the_stock, [lambda: checkout(buyer, [(sku, 1)])])
+
+    assert response.status_code == 201, response.content
+    assert SKU.objects.get(pk=sku.pk).stock == 9  # the other session rolled back
 
 
 def test_a_brand_edits_its_product_while_a_checkout_of_it_is_in_flight(user):
