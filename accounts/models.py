@@ -78,10 +78,10 @@ class Follow(models.Model):
     """``follower`` follows ``followee``. At most one row per pair; nobody follows themselves."""
 
     follower = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_set"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_set", db_index=False
     )
     followee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_set"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_set", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -103,10 +103,16 @@ class FollowRequest(models.Model):
     """A pending request to follow a private account; approving it turns it into a Follow."""
 
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_follow_requests"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sent_follow_requests",
+        db_index=False,
     )
     target = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="received_follow_requests"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="received_follow_requests",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -134,10 +140,10 @@ class Block(models.Model):
     """``blocker`` blocked ``blocked``: no follows either way, and each is hidden from the other."""
 
     blocker = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made", db_index=False
     )
     blocked = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -162,7 +168,7 @@ class Notification(models.Model):
     """
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"

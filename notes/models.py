@@ -30,7 +30,9 @@ class Media(models.Model):
     variants are those of its cover frame.
     """
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media", db_index=False
+    )
     kind = models.CharField(max_length=8, choices=MediaKind.choices)
     status = models.CharField(max_length=8, choices=MediaStatus.choices, default=MediaStatus.PENDING)
     failure_reason = models.CharField(max_length=200, blank=True)
@@ -120,7 +122,9 @@ class Note(models.Model):
     ready. Deleting is soft (``deleted_at``): counters, boards and comments stay consistent.
     """
 
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes", db_index=False
+    )
     kind = models.CharField(max_length=8, choices=MediaKind.choices, default=MediaKind.IMAGE)
     title = models.CharField(max_length=100, blank=True)
     body = models.TextField(max_length=5000, blank=True)
@@ -145,6 +149,7 @@ class Note(models.Model):
         blank=True,
         related_name="reviews",
         help_text="Set on a review: the product reviewed.",
+        db_index=False,
     )
     rating = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1-5, reviews only.")
     is_verified_purchase = models.BooleanField(
@@ -194,7 +199,7 @@ class Note(models.Model):
 class NoteMedia(models.Model):
     """One medium of a note, in carousel order."""
 
-    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="note_media")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="note_media", db_index=False)
     media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="+")
     position = models.PositiveSmallIntegerField()
 
@@ -212,8 +217,8 @@ class NoteMedia(models.Model):
 class NoteProduct(models.Model):
     """A shop product tagged on a note ("grass planted"), in display order."""
 
-    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="product_tags")
-    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="product_tags", db_index=False)
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+", db_index=False)
     position = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -228,8 +233,8 @@ class NoteProduct(models.Model):
 class NoteTopic(models.Model):
     """A note tagged with a topic."""
 
-    note = models.ForeignKey(Note, on_delete=models.CASCADE)
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, db_index=False)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["note", "topic"], name="note_topic_once")]
@@ -242,7 +247,7 @@ class NoteTopic(models.Model):
 class NoteMention(models.Model):
     """A user @mentioned in a note."""
 
-    note = models.ForeignKey(Note, on_delete=models.CASCADE)
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
 
     class Meta:
@@ -255,7 +260,7 @@ class NoteMention(models.Model):
 class NoteRevision(models.Model):
     """The title and body a note had before an edit."""
 
-    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="revisions")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="revisions", db_index=False)
     title = models.CharField(max_length=100, blank=True)
     body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -270,8 +275,10 @@ class NoteRevision(models.Model):
 class NoteLike(models.Model):
     """A like; one per (user, note)."""
 
-    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="likes")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="note_likes")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="likes", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="note_likes", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -286,7 +293,9 @@ class Board(models.Model):
     """A named collection (专辑) of collected notes, public or private. Each user has at most
     one default board, created on first collect without a board."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="boards")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="boards", db_index=False
+    )
     name = models.CharField(max_length=40)
     description = models.CharField(max_length=300, blank=True)
     is_private = models.BooleanField(default=False)
@@ -310,8 +319,10 @@ class NoteCollect(models.Model):
     """A user collected a note into one of their boards. One collect per (user, note)."""
 
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="collects")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="note_collects")
-    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="collects")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="note_collects", db_index=False
+    )
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="collects", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -341,10 +352,10 @@ class Comment(models.Model):
     """Two levels: a root comment on a note, or a reply (``parent`` is the root; ``reply_to``
     names the person answered). Deleting keeps the row (``deleted_at``) so threads stay whole."""
 
-    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="comments")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="comments", db_index=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
     parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies", db_index=False
     )
     reply_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -369,7 +380,9 @@ class CommentLike(models.Model):
     """A like on a comment; one per (user, comment)."""
 
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="likes")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -39,7 +39,7 @@ class Product(models.Model):
     ``note_count`` is moved by the notes' services as they tag and untag it.
     """
 
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products", db_index=False)
     title = models.CharField(max_length=120)
     description = models.TextField(max_length=10000, blank=True)
     category = models.CharField(max_length=16, choices=Category.choices)
@@ -84,7 +84,9 @@ class Product(models.Model):
 class ProductImage(models.Model):
     """One image of a product's gallery, in order (media from the notes pipeline)."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="product_images")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="product_images", db_index=False
+    )
     media = models.ForeignKey("notes.Media", on_delete=models.PROTECT, related_name="+")
     position = models.PositiveSmallIntegerField()
 
@@ -99,7 +101,7 @@ class ProductImage(models.Model):
 class SKU(models.Model):
     """A variant one can buy (colour, size...). Stock never goes below zero: the database refuses."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="skus")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="skus", db_index=False)
     name = models.CharField(max_length=80, help_text="e.g. 01 樱花粉 / 30ml")
     attributes = models.JSONField(default=dict, blank=True)
     price = models.DecimalField(
@@ -130,7 +132,9 @@ class CartItem(models.Model):
     """One SKU in a user's cart. Prices are never stored here: the cart shows the live price and
     checkout re-checks it. ``source_note`` remembers the note the buyer came from (attribution)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart_items")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart_items", db_index=False
+    )
     sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="+")
     quantity = models.PositiveSmallIntegerField()
     source_note = models.ForeignKey(
@@ -193,8 +197,10 @@ class Order(models.Model):
     refunded."""
 
     group = models.ForeignKey(CheckoutGroup, on_delete=models.PROTECT, related_name="orders")
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders", db_index=False)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     currency = models.CharField(max_length=3, default="CNY")
     lines_total = models.DecimalField(**MONEY)
@@ -365,7 +371,9 @@ class IdempotencyKey(models.Model):
     The row is written in the same transaction as the work it guards, so a repeat waits on the
     unique index while the first is in flight and then sees its answer."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=100)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
     status_code = models.PositiveSmallIntegerField(null=True)

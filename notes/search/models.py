@@ -85,7 +85,9 @@ class SearchHistory(models.Model):
     """A signed-in user's past query: one row per distinct (normalised) query, moved to the top
     each time it is searched again. Only its owner ever reads it."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     query = models.CharField(max_length=100)
     searched_at = models.DateTimeField()
 
