@@ -13,8 +13,9 @@ profile page. A read (GET, HEAD, OPTIONS) now takes the row from a copy kept in 
   while a notification arrived is not kept (it may be the older one).
 - The counters are left out of the trigger: a follow or a like moves them on every write, and they
   prove nothing. A kept user's counters may lag, so what shows them (``/me``) loads the row.
-  Writes load the row too, so services see the current one; but likes, collects and checkout,
-  which use only the user's id and settings, take the copy (a view's ``user_copy`` decides).
+  Writes load the row too, so services see the current one; but likes, collects, comments and
+  checkout, which use only the user's id and settings, take the copy (a view's ``user_copy``
+  decides).
 - PostgreSQL only (SQLite has no notifications), and ``USER_CACHE_SECONDS = 0`` turns it off: every
   request then loads its row.
 """

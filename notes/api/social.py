@@ -207,6 +207,7 @@ class NoteCommentsView(generics.ListAPIView):
 
     serializer_class = CommentThreadOut
     pagination_class = CommentPagination
+    user_copy = True  # a comment's writes use its author's id and settings, never the counters
 
     def list(self, request, note_id):
         note = selectors.note_for_comments(note_id=note_id, viewer=request.user)
@@ -235,6 +236,7 @@ class CommentRepliesView(generics.ListAPIView):
 
     serializer_class = CommentOut
     pagination_class = ReplyPagination
+    user_copy = True  # as NoteCommentsView
 
     def get_queryset(self):
         comment = selectors.comment_get_visible(
@@ -258,6 +260,7 @@ class CommentDetailView(generics.GenericAPIView):
     block between the two."""
 
     serializer_class = CommentOut
+    user_copy = True  # as NoteCommentsView
 
     def get(self, request, comment_id):
         comment = selectors.comment_get_visible(comment_id=comment_id, viewer=request.user)
@@ -275,6 +278,7 @@ class CommentLikeView(generics.GenericAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = CommentLikeOut
+    user_copy = True  # as NoteCommentsView
 
     @extend_schema(request=None, responses=CommentLikeOut)
     def post(self, request, comment_id):

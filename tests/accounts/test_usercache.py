@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import services, usercache
 from accounts.models import User
+from notes.models import Comment
 from tests.conftest import make_client, requires_postgres
 from tests.factories import UserFactory
 from tests.factories.notes import NoteFactory
@@ -29,10 +30,10 @@ def kept(settings):
     settings.USER_CACHE_SECONDS = KEPT
 
 
-def _user_queries(client, path: str, user: User, method: str = "get") -> tuple[int, int]:
+def _user_queries(client, path: str, user: User, method: str = "get", **request) -> tuple[int, int]:
     """(status, how many of the request's queries read ``user``'s row by its id)."""
     with CaptureQueriesContext(connection) as queries:
-        response = getattr(client, method)(path)
+        response = getattr(client, method)(path, **request)
     table = User._meta.db_table
     return response.status_code, sum(
         f'FROM "{table}" WHERE "{table}"."id" = {user.pk}' in query["sql"] for query in queries
@@ -60,7 +61,7 @@ def reader(kept):
 
 
 @requires_postgres("notifications are PostgreSQL's")
-def test_a_read_takes_its_user_from_the_copy_and_a_write_loads_it(reader):
+def test_a_read_takes_its_user_from_the_copy_and_a_write_loads_it_unless_it_needs_only_the_id(reader):
     user, client, other, profile = reader
     assert _user_queries(client, profile, user) == (200, 0)
     assert _user_queries(client, f"/api/v1/users/{user.username}/notes", user) == (200, 0)
@@ -70,6 +71,15 @@ def test_a_read_takes_its_user_from_the_copy_and_a_write_loads_it(reader):
     like = f"/api/v1/notes/{note.pk}/like"
     assert _user_queries(client, like, user, "post") == (200, 0)  # a toggle uses the id alone
     assert _user_queries(client, like, user, "delete") == (200, 0)
+    # So do a comment, its deletion and a checkout (here of an empty cart): id and settings.
+    comment = {"data": {"body": "好看"}, "format": "json"}
+    status, loads = _user_queries(client, f"/api/v1/notes/{note.pk}/comments", user, "post", **comment)
+    assert (status, loads) == (201, 0)
+    created = Comment.objects.get(note=note, author=user)
+    assert _user_queries(client, f"/api/v1/comments/{created.pk}", user, "delete") == (204, 0)
+    assert Comment.objects.get(pk=created.pk).deleted_at is not None
+    checkout = {"data": {}, "format": "json", "HTTP_IDEMPOTENCY_KEY": "empty-cart"}
+    assert _user_queries(client, "/api/v1/shop/orders", user, "post", **checkout)[1] == 0
 
 
 @requires_postgres("notifications are PostgreSQL's")
