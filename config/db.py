@@ -289,7 +289,15 @@ class JSONList(Aggregate):
         return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
 
 
-# --- bulk writes -----------------------------------------------------------------------------------------
+# --- writes ----------------------------------------------------------------------------------------------
+
+
+def execute_statement(sql: str, params: list, using: str = DEFAULT_DB_ALIAS) -> tuple[int, tuple | None]:
+    """Run one statement written out (a hot write, whose compiling by the ORM costs more than its
+    round trip); return its row count and its first returned row (if any)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount, cursor.fetchone() if cursor.description else None
 
 
 def update_rows(model: type[Model], fields: list[str], rows: list[tuple]) -> None:

@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.choices import NotificationVerb
 from accounts.models import User
 from accounts.services import notify, notify_sql
+from config.db import execute_statement
 from config.errors import Conflict, NotFound
 from notes.models import Board, Note, NoteCollect, NoteLike, NoteShare
 from notes.selectors import note_get_for_toggle, note_visible_statement
@@ -53,19 +54,12 @@ COLLECT_ATTEMPTS = 3
 COUNTERS = frozenset({"like_count", "collect_count", "share_count"})
 
 
-def _execute(sql: str, params: list) -> tuple[int, tuple | None]:
-    """Run one statement; return its row count and its first returned row (if any)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount, cursor.fetchone() if cursor.description else None
-
-
 def _insert_once(table: str, **ids: int) -> bool:
     """Insert a (user, note) row unless there is one; True when this call inserted it. A concurrent
     duplicate waits for the first to commit, then does nothing."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     columns = ", ".join(ids)
-    inserted, _ = _execute(
+    inserted, _ = execute_statement(
         f"INSERT INTO {table} ({columns}, created_at) VALUES ({'%s, ' * len(ids)}%s) "
         "ON CONFLICT (user_id, note_id) DO NOTHING",
         [*ids.values(), now],
@@ -81,21 +75,21 @@ def _note_value(row: tuple | None) -> int:
 
 def _count(note: Note, field: str) -> int:
     assert field in COUNTERS
-    return _note_value(_execute(f"SELECT {field} FROM {_NOTES} WHERE id = %s", [note.pk])[1])
+    return _note_value(execute_statement(f"SELECT {field} FROM {_NOTES} WHERE id = %s", [note.pk])[1])
 
 
 def _bump_note(note: Note, field: str, delta: int) -> int:
     """Move the note's counter ``field`` by ``delta``; return its new value."""
     assert field in COUNTERS
     sql = f"UPDATE {_NOTES} SET {field} = {field} + %s WHERE id = %s RETURNING {field}"
-    return _note_value(_execute(sql, [delta, note.pk])[1])
+    return _note_value(execute_statement(sql, [delta, note.pk])[1])
 
 
 def _bump_engagement(note: Note, field: str, delta: int) -> int:
     """Move the note's ``field`` and its author's ``like_collect_count`` by ``delta``; return the
     note's new ``field``."""
     count = _bump_note(note, field, delta)
-    _execute(
+    execute_statement(
         f"UPDATE {_USERS} SET like_collect_count = like_collect_count + %s WHERE id = %s",
         [delta, note.author_id],
     )
@@ -104,7 +98,7 @@ def _bump_engagement(note: Note, field: str, delta: int) -> int:
 
 def _bump_board(board_id: int, delta: int) -> bool:
     """Move the board's ``note_count``; False when the board is gone (deleted meanwhile)."""
-    updated, _ = _execute(
+    updated, _ = execute_statement(
         f"UPDATE {_BOARDS} SET note_count = note_count + %s WHERE id = %s", [delta, board_id]
     )
     return updated == 1
@@ -218,7 +212,7 @@ def _at_once(toggle: _Toggle, note: Note, user: User, **params) -> ToggleResult:
     if toggle.verb:
         params |= {"verb": toggle.verb, "target_type": "note", "target_id": note.pk}
     try:
-        _, (count, before, seen) = _execute(_toggle_sql(toggle, visible), params)
+        _, (count, before, seen) = execute_statement(_toggle_sql(toggle, visible), params)
     except IntegrityError as error:  # the note (or the user) was deleted after the statement's snapshot
         raise NotFound("No such note.") from error
     if not seen:
@@ -257,7 +251,9 @@ def note_unlike(*, note: Note, user: User) -> ToggleResult:
 @transaction.atomic
 def _unlike_in_steps(*, note: Note, user: User) -> ToggleResult:
     note = note_get_for_toggle(note_id=note.pk, viewer=user)
-    deleted, _ = _execute(f"DELETE FROM {_LIKES} WHERE user_id = %s AND note_id = %s", [user.pk, note.pk])
+    deleted, _ = execute_statement(
+        f"DELETE FROM {_LIKES} WHERE user_id = %s AND note_id = %s", [user.pk, note.pk]
+    )
     count = _bump_engagement(note, "like_count", -1) if deleted else _count(note, "like_count")
     return ToggleResult(active=False, changed=bool(deleted), count=count)
 
@@ -283,7 +279,7 @@ def board_default(*, user: User) -> Board:
 
 def _default_board_id(user: User) -> int:
     """:func:`board_default`'s id: one small query once the board exists."""
-    _, row = _execute(f"SELECT id FROM {_BOARDS} WHERE owner_id = %s AND is_default", [user.pk])
+    _, row = execute_statement(f"SELECT id FROM {_BOARDS} WHERE owner_id = %s AND is_default", [user.pk])
     return row[0] if row is not None else board_default(user=user).pk
 
 
@@ -348,7 +344,7 @@ def note_uncollect(*, note: Note, user: User) -> ToggleResult:
 @transaction.atomic
 def _uncollect_in_steps(*, note: Note, user: User) -> ToggleResult:
     note = note_get_for_toggle(note_id=note.pk, viewer=user)
-    _, row = _execute(
+    _, row = execute_statement(
         f"DELETE FROM {_COLLECTS} WHERE user_id = %s AND note_id = %s RETURNING board_id", [user.pk, note.pk]
     )
     if row is None:

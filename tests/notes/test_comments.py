@@ -344,6 +344,18 @@ def test_deleting_the_pinned_comment_unpins_it(client_for, people, note):
     assert_error(alice.post(pin_url(note), {"comment": root["id"]}), 400, "not_pinnable")
 
 
+def test_deleting_another_comment_keeps_the_pin_and_counts_it(client_for, people, note):
+    alice, bob = client_for(people["alice"]), client_for(people["bob"])
+    pinned, other = post_comment(bob, note), post_comment(bob, note)
+    alice.post(pin_url(note), {"comment": pinned["id"]})
+    before = Note.objects.get(pk=note.pk).comment_count
+    assert bob.delete(f"/api/v1/comments/{other['id']}").status_code == 204
+    after = Note.objects.get(pk=note.pk)
+    assert (after.pinned_comment_id, after.comment_count) == (pinned["id"], before - 1)
+    assert listing(alice, comments_url(note))["pinned"]["id"] == pinned["id"]
+
+
+
 # --- Likes ---------------------------------------------------------------------------------------
 
 
