@@ -292,7 +292,9 @@ class JSONList(Aggregate):
 # --- writes ----------------------------------------------------------------------------------------------
 
 
-def execute_statement(sql: str, params: list, using: str = DEFAULT_DB_ALIAS) -> tuple[int, tuple | None]:
+def execute_statement(
+    sql: str, params: list | dict, using: str = DEFAULT_DB_ALIAS
+) -> tuple[int, tuple | None]:
     """Run one statement written out (a hot write, whose compiling by the ORM costs more than its
     round trip); return its row count and its first returned row (if any)."""
     with connections[using].cursor() as cursor:

@@ -20,11 +20,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from config.db import PreparedQuery, concrete_columns, instance_from_row
+from config.db import PreparedQuery, concrete_columns, execute_statement, instance_from_row
 from config.errors import Conflict, InvalidInput
 from notes.models import Note
 from shop.choices import OrderStatus
@@ -121,13 +121,15 @@ def _creditable_notes(buyer: User, note_ids: set[int]) -> set[int]:
     )
 
 
+#: Take ``n`` units if there are: written out, as every checkout runs it for every SKU.
+_TAKE = f"UPDATE {SKU._meta.db_table} SET stock = stock - %(n)s WHERE id = %(sku)s AND stock >= %(n)s"
+
+
 def _reserve(items: list[CheckoutItem], skus: dict[int, SKU]) -> None:
     sold_out = [
         item.sku_id
         for item in sorted(items, key=lambda item: item.sku_id)
-        if not SKU.objects.filter(pk=item.sku_id, stock__gte=item.quantity).update(
-            stock=F("stock") - item.quantity
-        )
+        if not execute_statement(_TAKE, {"n": item.quantity, "sku": item.sku_id})[0]
     ]
     if sold_out:  # the transaction rolls back what the others took
         raise Conflict(
