@@ -63,9 +63,7 @@ def _claim(user: User, key: str, fingerprint: str) -> IdempotencyKey | None:
     if connection.vendor == "postgresql":
         params.append(f"{settings.SHOP_IDEMPOTENCY_WAIT_MS}ms")
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM[connection.vendor], params)
-            claimed = cursor.fetchone() is not None
+        claimed = execute_statement(_CLAIM[connection.vendor], params)[1] is not None
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
