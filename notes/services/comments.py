@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.choices import Audience, NotificationVerb
 from accounts.models import Block, Follow, User
 from accounts.services import notify
-from config.db import execute_statement
+from config.db import execute_statement, insert_instances
 from config.errors import Forbidden, InvalidInput, NotFound
 from notes.models import Comment, CommentLike, Note
 from notes.selectors import note_visible_to_user
@@ -112,13 +112,14 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
         parent_id = reply_to.parent_id or reply_to.pk
         reply_to_user_id = reply_to.author_id
 
-    comment = Comment.objects.create(
+    comment = Comment(
         note=note,
         author=author,
         parent_id=parent_id,
         reply_to=reply_to.author if reply_to is not None else None,
         body=body,
     )
+    insert_instances([comment])
     notified = {author.pk}
     if reply_to is None:
         notify(

@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from config.db import PreparedQuery, concrete_columns, execute_statement, instance_from_row
+from config.db import PreparedQuery, concrete_columns, execute_statement, insert_instances, instance_from_row
 from config.errors import Conflict, InvalidInput
 from notes.models import Note
 from shop.choices import OrderStatus
@@ -192,9 +192,10 @@ def order_checkout(
     # buyer's own (buying through it is not a sale it drove, and would let authors inflate it).
     notes = _creditable_notes(buyer, {i.source_note_id for i in items} - {None})
 
-    group = CheckoutGroup.objects.create(buyer=buyer, total=grand_total)
+    group = CheckoutGroup(buyer=buyer, total=grand_total)
+    insert_instances([group])
     expires_at = timezone.now() + timedelta(minutes=settings.SHOP_PAYMENT_MINUTES)
-    orders = Order.objects.bulk_create(
+    orders = [
         Order(
             group=group,
             buyer=buyer,
@@ -207,7 +208,8 @@ def order_checkout(
             expires_at=expires_at,
         )
         for store_id, store_items in by_store.items()
-    )
+    ]
+    insert_instances(orders)
     for order in orders:
         order.placed_lines = [
             OrderLine(
@@ -223,9 +225,9 @@ def order_checkout(
             )
             for i in by_store[order.store_id]
         ]
-    OrderLine.objects.bulk_create(line for order in orders for line in order.placed_lines)
-    OrderEvent.objects.bulk_create(
-        OrderEvent(order=order, actor=buyer, to_status=OrderStatus.PENDING_PAYMENT) for order in orders
+    insert_instances([line for order in orders for line in order.placed_lines])
+    insert_instances(
+        [OrderEvent(order=order, actor=buyer, to_status=OrderStatus.PENDING_PAYMENT) for order in orders]
     )
     if from_cart:
         CartItem.objects.filter(user=buyer, sku_id__in=[i.sku_id for i in items]).delete()
