@@ -355,7 +355,6 @@ def test_deleting_another_comment_keeps_the_pin_and_counts_it(client_for, people
     assert listing(alice, comments_url(note))["pinned"]["id"] == pinned["id"]
 
 
-
 # --- Likes ---------------------------------------------------------------------------------------
 
 
