@@ -151,11 +151,11 @@ def comment_create(*, note: Note, author: User, body: str, reply_to: Comment | N
             notified.add(user.pk)
     # The counters last: the note's row (the root's, for a reply) stays locked until the commit,
     # and on a busy note every other comment waits for it.
-    _count(note_id=note.pk, parent_id=parent_id, delta=1)
+    _move_counters(note_id=note.pk, parent_id=parent_id, delta=1)
     return comment
 
 
-def _count(*, note_id: int, parent_id: int | None, delta: int, unpin: int | None = None) -> None:
+def _move_counters(*, note_id: int, parent_id: int | None, delta: int, unpin: int | None = None) -> None:
     """Move the note's ``comment_count`` (and the root's ``reply_count``, for a reply) by ``delta``,
     and unpin ``unpin`` if it is the note's pinned comment: written out, as a comment's every write
     runs them (BENCH.md B5; the ORM's compiling cost more than the round trips)."""
@@ -183,7 +183,7 @@ def _soft_delete(comment: Comment) -> bool:
     if not deleted:
         return False
     comment.deleted_at = now
-    _count(note_id=comment.note_id, parent_id=comment.parent_id, delta=-1, unpin=comment.pk)
+    _move_counters(note_id=comment.note_id, parent_id=comment.parent_id, delta=-1, unpin=comment.pk)
     return True
 
 

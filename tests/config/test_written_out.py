@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from config.db import execute_statement, insert_instances
-from notes.models import Comment
+from notes.models import Comment, Note
 from tests.factories import UserFactory
 from tests.factories.notes import NoteFactory
 
@@ -26,6 +26,20 @@ def test_insert_instances_writes_every_row_and_hands_back_their_keys_in_order():
     comments[1].body = "改过"
     comments[1].save(update_fields=["body"])  # a saved instance, as the ORM's own
     assert Comment.objects.get(pk=comments[1].pk).body == "改过"
+
+
+def test_insert_instances_takes_a_related_objects_key_as_it_is_now_and_refuses_an_unsaved_one():
+    author = UserFactory()
+    note = Note(author=author, title="先建后存")
+    reply = Comment(note=note, author=author, body="先有评论")  # the note has no key yet
+
+    with pytest.raises(ValueError, match="unsaved related object 'note'"):
+        insert_instances([reply])
+    insert_instances([note])
+    insert_instances([reply])
+
+    assert Comment.objects.get(pk=reply.pk).note_id == note.pk
+    assert insert_instances([]) is None  # nothing to write
 
 
 def test_insert_instances_writes_nothing_when_a_row_is_refused():
