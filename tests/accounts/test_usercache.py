@@ -170,12 +170,18 @@ def pk_loaded(pk: int) -> bool:
     return len(queries) > 0
 
 
-@requires_postgres("notifications are PostgreSQL's")
-def test_the_listener_comes_back_after_losing_its_connection_and_keeps_nothing_from_before(kept):
+@pytest.fixture
+def kept_user(kept):
+    """``(user, cache)``: a user the process's cache has just kept (a second read queries nothing)."""
     user = UserFactory()
     assert pk_loaded(user.pk) is True
     assert pk_loaded(user.pk) is False
-    cache = usercache._process_cache()
+    return user, usercache._process_cache()
+
+
+@requires_postgres("notifications are PostgreSQL's")
+def test_the_listener_comes_back_after_losing_its_connection_and_keeps_nothing_from_before(kept_user):
+    user, cache = kept_user
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
@@ -193,21 +199,15 @@ def test_the_listener_comes_back_after_losing_its_connection_and_keeps_nothing_f
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the embedded default")
-def test_without_postgresql_every_read_loads_its_user(kept):
-    user, other = UserFactory(), UserFactory()
-    client = make_client(user)
-    profile = f"/api/v1/users/{other.username}"
-    assert _user_queries(client, profile, user) == (200, 1)
+def test_without_postgresql_every_read_loads_its_user(reader):
+    user, client, _, profile = reader  # its first read loaded the row
     assert _user_queries(client, profile, user) == (200, 1)
     assert usercache._cache is None
 
 
 @requires_postgres("notifications are PostgreSQL's")
-def test_a_notice_that_names_no_user_forgets_everyone_and_the_listener_stays(kept):
-    user = UserFactory()
-    assert pk_loaded(user.pk) is True
-    assert pk_loaded(user.pk) is False
-    cache = usercache._process_cache()
+def test_a_notice_that_names_no_user_forgets_everyone_and_the_listener_stays(kept_user):
+    user, cache = kept_user
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, 'not an id')", [usercache.CHANNEL])
     assert _eventually(lambda: pk_loaded(user.pk))
